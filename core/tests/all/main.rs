@@ -1,0 +1,5 @@
+//! Integration tests of subforge-core, one module per topic, in one binary to keep links few.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod identity_oracle;
