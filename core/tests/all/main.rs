@@ -4,3 +4,4 @@
 
 mod consensus_vectors;
 mod identity_oracle;
+mod weights_oracle;
