@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cli_epoch;
 mod cli_wallet;
 mod python;
 mod wallet_interop;
