@@ -163,9 +163,7 @@ pub(crate) fn yuma3(
         .map(|row| {
             super::fixed::sum(row.iter().map(|&(j, v)| {
                 let j = usize::from(j);
-                let d = &columns[j];
-                let norm = if d.divisor() != ZERO { d.div(v) } else { v };
-                mul(norm, incentive[j])
+                mul(columns[j].div_or_keep(v), incentive[j])
             }))
         })
         .collect();
@@ -191,19 +189,26 @@ pub(crate) fn classic(
 ) -> (Vec<Row>, Vec<I32F32>) {
     let n = incentive.len();
     sparse::col_normalize(&mut bonds, n);
-    // ΔB = W ∘ S, column-normalised, built over the weights (no longer needed).
+    // ΔB = W ∘ S, column-normalised, built over the weights (no longer needed); the column
+    // sums (saturating) are taken in the same pass.
+    let mut col_sum = vec![ZERO; n];
     for (row, &s) in weights_for_bonds.iter_mut().zip(active_stake) {
-        for (_, v) in row.iter_mut() {
+        for (j, v) in row.iter_mut() {
             *v = mul(*v, s);
+            let c = &mut col_sum[usize::from(*j)];
+            *c = c.saturating_add(*v);
         }
     }
     let mut delta = weights_for_bonds;
-    sparse::col_normalize(&mut delta, n);
+    let dividers: Vec<super::fixed::Divider> = col_sum
+        .into_iter()
+        .map(super::fixed::Divider::new)
+        .collect();
+    sparse::divide_cols(&mut delta, &dividers);
     sparse::ema_into(&delta, &mut bonds, ema_alpha, n);
-    sparse::col_normalize(&mut bonds, n);
-    let mut dividends = sparse::row_weighted_sums(&bonds, incentive);
+    let (mut dividends, col_max) = sparse::col_normalize_weighted_sums(&mut bonds, n, incentive);
     super::fixed::normalize(&mut dividends);
-    sparse::col_max_upscale(&mut bonds, n);
+    sparse::col_max_upscale(&mut bonds, col_max);
     (bonds, dividends)
 }
 

@@ -341,17 +341,20 @@ fn run(input: &EpochInput) -> EpochOutput {
             if forbidden(i) {
                 return Vec::new();
             }
-            row.iter()
-                .filter(|&&(j, _)| {
-                    let j = usize::from(j);
-                    (i != j || owner == Some(i))
-                        && last_update[i] > registered[j]
-                        && commit_block
-                            .as_ref()
-                            .is_none_or(|cb| cb[i] >= registered[j])
-                })
-                .map(|&(j, w)| (j, fixed::from_u16(w)))
-                .collect()
+            let mut out = Vec::with_capacity(row.len());
+            out.extend(
+                row.iter()
+                    .filter(|&&(j, _)| {
+                        let j = usize::from(j);
+                        (i != j || owner == Some(i))
+                            && last_update[i] > registered[j]
+                            && commit_block
+                                .as_ref()
+                                .is_none_or(|cb| cb[i] >= registered[j])
+                    })
+                    .map(|&(j, w)| (j, fixed::from_u16(w))),
+            );
+            out
         })
         .collect();
     sparse::row_normalize(&mut weights);
@@ -386,13 +389,16 @@ fn run(input: &EpochInput) -> EpochOutput {
         .bonds
         .iter()
         .map(|row| {
-            row.iter()
-                .filter(|&&(j, _)| last_tempo > registered[usize::from(j)])
-                .map(|&(j, b)| {
-                    let v = fixed::from_u16(b);
-                    (j, if p.yuma3 { by_u16_max.div(v) } else { v })
-                })
-                .collect()
+            let mut out = Vec::with_capacity(row.len());
+            out.extend(
+                row.iter()
+                    .filter(|&&(j, _)| last_tempo > registered[usize::from(j)])
+                    .map(|&(j, b)| {
+                        let v = fixed::from_u16(b);
+                        (j, if p.yuma3 { by_u16_max.div(v) } else { v })
+                    }),
+            );
+            out
         })
         .collect();
     let (ema_bonds, dividends) = if p.yuma3 {

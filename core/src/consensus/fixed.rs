@@ -35,69 +35,98 @@ pub fn div(a: I32F32, b: I32F32) -> I32F32 {
 /// For a non-negative dividend `x` and positive divisor `y` the quotient is
 /// `floor((x << 32) / y)`; dividing numerator and divisor by `y`'s trailing power of two first
 /// is exact, and the 64-bit division then runs as a multiplication by a precomputed reciprocal
-/// with a final correction. Anything else goes to the crate's `checked_div`.
+/// (the round-up method, exact for every 64-bit numerator). Anything else goes to the crate's
+/// `checked_div`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Divider {
     divisor: I32F32,
     /// `y >> shift`, zero when the fast path does not apply.
     d: u64,
     shift: u32,
-    /// `floor((2^64 − 1) / d)`.
+    /// Reciprocal and post-shift for `floor(n / d)`; `add` marks the 65-bit case.
     magic: u64,
+    post: u32,
+    add: bool,
 }
 
 impl Divider {
     #[inline]
     pub(crate) fn new(divisor: I32F32) -> Self {
         let y = divisor.to_bits();
+        let mut out = Self {
+            divisor,
+            d: 0,
+            shift: 0,
+            magic: 0,
+            post: 0,
+            add: false,
+        };
         if y > 0 {
-            let shift = y.trailing_zeros().min(32);
-            let d = (y as u64) >> shift;
-            Self {
-                divisor,
-                d,
-                shift,
-                magic: u64::MAX / d,
-            }
-        } else {
-            Self {
-                divisor,
-                d: 0,
-                shift: 0,
-                magic: 0,
+            out.shift = y.trailing_zeros().min(32);
+            let d = (y as u64) >> out.shift;
+            out.d = d;
+            if d > 1 {
+                let log = 63 - d.leading_zeros();
+                if d.is_power_of_two() {
+                    out.post = log;
+                } else {
+                    // m = floor(2^(64+log) / d) + 1 fits in 64 bits when the remainder allows;
+                    // otherwise use 2^(65+log) / d and the add-and-halve step.
+                    let num = 1u128 << (64 + log);
+                    let proposed = (num / u128::from(d)) as u64;
+                    let rem = (num % u128::from(d)) as u64;
+                    let e = d - rem;
+                    if e < (1u64 << log) {
+                        out.magic = proposed + 1;
+                        out.post = log;
+                    } else {
+                        let twice = proposed.wrapping_add(proposed);
+                        let twice_rem = rem.wrapping_add(rem);
+                        let bump = u64::from(twice_rem >= d || twice_rem < rem);
+                        out.magic = twice.wrapping_add(bump).wrapping_add(1);
+                        out.post = log;
+                        out.add = true;
+                    }
+                }
             }
         }
-    }
-
-    /// The divisor.
-    #[inline]
-    pub(crate) fn divisor(&self) -> I32F32 {
-        self.divisor
+        out
     }
 
     #[inline]
     pub(crate) fn div(&self, a: I32F32) -> I32F32 {
         let x = a.to_bits();
-        if self.d != 0 && x >= 0 {
-            let num = (x as u128) << (32 - self.shift);
-            if num <= u128::from(u64::MAX) {
-                let q = self.div_u64(num as u64);
-                return I32F32::from_bits(i64::try_from(q).unwrap_or(0));
+        // `x << (32 - shift)` fits 64 bits exactly when `x >> (32 + shift)` is zero.
+        if self.d != 0 && x >= 0 && (x as u64).checked_shr(32 + self.shift).unwrap_or(0) == 0 {
+            let q = self.div_u64((x as u64) << (32 - self.shift));
+            if q <= i64::MAX as u64 {
+                return I32F32::from_bits(q as i64);
             }
+            return ZERO;
         }
         a.checked_div(self.divisor).unwrap_or(ZERO)
     }
 
-    /// `floor(n / d)`: an estimate from the reciprocal, at most a few short, then corrected.
+    /// `a / divisor`, or `a` unchanged when the divisor is zero: how the chain normalises
+    /// columns and rows (only where the sum is non-zero).
+    #[inline]
+    pub(crate) fn div_or_keep(&self, a: I32F32) -> I32F32 {
+        if self.divisor == ZERO { a } else { self.div(a) }
+    }
+
+    /// `floor(n / d)`.
     #[inline]
     fn div_u64(&self, n: u64) -> u64 {
-        let mut q = ((u128::from(n) * u128::from(self.magic)) >> 64) as u64;
-        let mut r = n - q * self.d;
-        while r >= self.d {
-            q += 1;
-            r -= self.d;
+        if self.magic == 0 {
+            // d is a power of two (or one).
+            return n >> self.post;
         }
-        q
+        let hi = ((u128::from(n) * u128::from(self.magic)) >> 64) as u64;
+        if self.add {
+            (((n - hi) >> 1) + hi) >> self.post
+        } else {
+            hi >> self.post
+        }
     }
 }
 

@@ -36,51 +36,49 @@ pub(crate) fn col_dividers(rows: &[Row], n: usize) -> Vec<Divider> {
 /// Divides each entry by its column sum where that sum is non-zero (sums saturate).
 pub(crate) fn col_normalize(rows: &mut [Row], n: usize) {
     let dividers = col_dividers(rows, n);
+    divide_cols(rows, &dividers);
+}
+
+/// Divides each entry by its column's divider where that divisor is non-zero.
+pub(crate) fn divide_cols(rows: &mut [Row], dividers: &[Divider]) {
     for row in rows.iter_mut() {
         for (j, v) in row.iter_mut() {
-            if let Some(d) = dividers.get(usize::from(*j))
-                && d.divisor() != ZERO
-            {
-                *v = d.div(*v);
-            }
+            *v = dividers[usize::from(*j)].div_or_keep(*v);
         }
     }
 }
 
-/// Divides each entry by its column maximum where that maximum is non-zero.
-pub(crate) fn col_max_upscale(rows: &mut [Row], n: usize) {
+/// Column-normalises (as [`col_normalize`]) and, in the same pass, returns each row's
+/// `Σ_j x_j · b_ij` (products floored, sums saturating) and each column's maximum.
+pub(crate) fn col_normalize_weighted_sums(
+    rows: &mut [Row],
+    n: usize,
+    x: &[I32F32],
+) -> (Vec<I32F32>, Vec<I32F32>) {
+    let dividers = col_dividers(rows, n);
     let mut col_max = vec![ZERO; n];
-    for row in rows.iter() {
-        for &(j, v) in row {
-            if let Some(m) = col_max.get_mut(usize::from(j))
-                && *m < v
-            {
-                *m = v;
+    let sums = rows
+        .iter_mut()
+        .map(|row| {
+            let mut acc = ZERO;
+            for (j, v) in row.iter_mut() {
+                let j = usize::from(*j);
+                *v = dividers[j].div_or_keep(*v);
+                acc = acc.saturating_add(mul(x[j], *v));
+                if col_max[j] < *v {
+                    col_max[j] = *v;
+                }
             }
-        }
-    }
-    let dividers: Vec<Divider> = col_max.into_iter().map(Divider::new).collect();
-    for row in rows.iter_mut() {
-        for (j, v) in row.iter_mut() {
-            if let Some(d) = dividers.get(usize::from(*j))
-                && d.divisor() != ZERO
-            {
-                *v = d.div(*v);
-            }
-        }
-    }
+            acc
+        })
+        .collect();
+    (sums, col_max)
 }
 
-/// `d_i = Σ_j x_j · b_ij`, each product floored, sums saturating.
-pub(crate) fn row_weighted_sums(rows: &[Row], x: &[I32F32]) -> Vec<I32F32> {
-    rows.iter()
-        .map(|row| {
-            row.iter().fold(ZERO, |acc, &(j, v)| {
-                let xj = x.get(usize::from(j)).copied().unwrap_or(ZERO);
-                acc.saturating_add(mul(xj, v))
-            })
-        })
-        .collect()
+/// Divides each entry by its column maximum (`col_max`) where that maximum is non-zero.
+pub(crate) fn col_max_upscale(rows: &mut [Row], col_max: Vec<I32F32>) {
+    let dividers: Vec<Divider> = col_max.into_iter().map(Divider::new).collect();
+    divide_cols(rows, &dividers);
 }
 
 /// Clips each entry to its column's threshold (`col_clip_sparse`): above the threshold it
