@@ -2,6 +2,8 @@
 //! miner, 1024 uids, and 4096 uids with 256 validators; classic Yuma and Yuma3 with liquid
 //! alpha. Run with `cargo bench -p subforge-core --bench epoch`.
 
+#![allow(clippy::expect_used)]
+
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use subforge_core::consensus::{EpochInput, EpochParams, epoch};
 use subforge_core::{Balance, Block, Uid};

@@ -409,7 +409,7 @@ mod tests {
         let mut inputs: Vec<I32F32> = (-2200..=2200)
             .map(|i| I32F32::from_bits(i64::from(i) << 28))
             .collect();
-        inputs.extend([-1, 0, 1, 2].map(|b| I32F32::from_bits(b)));
+        inputs.extend([-1, 0, 1, 2].map(I32F32::from_bits));
         inputs.extend([
             ONE,
             -ONE,

@@ -272,12 +272,11 @@ fn assert_dividends(reports: &[EpochReport], want: &[[f64; 3]]) {
     // The first report is the setup epoch; steps follow.
     assert_eq!(reports.len(), want.len() + 1);
     for (step, (r, w)) in reports[1..].iter().zip(want).enumerate() {
-        for v in 0..3 {
+        for (v, want) in w.iter().enumerate() {
             let got = f64::from(r.output.dividends[v]) / 65535.0;
             assert!(
-                (got - w[v]).abs() <= 1e-3,
-                "epoch {step} validator {v}: dividends {got}, want {}",
-                w[v]
+                (got - want).abs() <= 1e-3,
+                "epoch {step} validator {v}: dividends {got}, want {want}"
             );
         }
     }
@@ -418,7 +417,7 @@ fn block_emission_halves_at_each_threshold() {
     assert_eq!(block_emission(0), TAO);
     // Issuance 21M·(1 − 2^−k) TAO starts the k-th halving.
     for k in 1..=10u32 {
-        let threshold = 21_000_000 * TAO - (21_000_000 * TAO >> k);
+        let threshold = 21_000_000 * TAO - ((21_000_000 * TAO) >> k);
         assert_eq!(
             block_emission(threshold - 1),
             TAO >> (k - 1),
