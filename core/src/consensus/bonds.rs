@@ -22,16 +22,23 @@ pub(crate) struct LiquidAlpha {
     pub(crate) high: I32F32,
     /// `steepness / −100`, truncated, as the chain divides it.
     scale: I32F32,
+    /// The exponent for `x = 0` and its `exp`, shared by every entry at or below consensus.
+    at_zero: I32F32,
+    exp_at_zero: I32F32,
 }
 
 impl LiquidAlpha {
     pub(crate) fn new(low: u16, high: u16, steepness: i16) -> Self {
         let max = from_u16(u16::MAX);
+        let scale = I32F32::from_bits(i64::from(steepness) << 32)
+            .saturating_div(I32F32::from_bits(-100i64 << 32));
+        let at_zero = mul(scale, -I32F32::from_bits(1 << 31));
         Self {
             low: div(from_u16(low), max),
             high: div(from_u16(high), max),
-            scale: I32F32::from_bits(i64::from(steepness) << 32)
-                .saturating_div(I32F32::from_bits(-100i64 << 32)),
+            scale,
+            at_zero,
+            exp_at_zero: super::fixed::exp_safe(at_zero),
         }
     }
 
@@ -47,11 +54,10 @@ impl LiquidAlpha {
     /// The sigmoid's exponent, `(steepness / −100) · (x − 0.5)`, where `x` is how far the
     /// weight is above consensus (when it is at least the bond) or below the bond.
     fn exponent(&self, consensus: I32F32, weight: I32F32, bond: I32F32) -> I32F32 {
-        let half = I32F32::from_bits(1 << 31);
         let diff_buy = clamp(weight.saturating_sub(consensus), ZERO, ONE);
         let diff_sell = clamp(bond.saturating_sub(weight), ZERO, ONE);
         let x = if weight >= bond { diff_buy } else { diff_sell };
-        mul(self.scale, x.saturating_sub(half))
+        mul(self.scale, x.saturating_sub(I32F32::from_bits(1 << 31)))
     }
 
     /// The rate from `exp(exponent)`: `low + (high − low) / (1 + exp)`, clamped.
@@ -97,6 +103,7 @@ pub(crate) fn liquid_ema(new: &[Row], old: &mut [Row], consensus: &[I32F32], par
     let mut b_look = vec![ZERO; n];
     let mut old_dense: Vec<Option<I32F32>> = vec![None; n];
     let mut rates: Vec<I32F32> = Vec::new();
+    let mut pending: Vec<I32F32> = Vec::new();
     for (rn, ro) in new.iter().zip(old.iter_mut()) {
         if rn.is_empty() {
             ro.clear();
@@ -107,13 +114,24 @@ pub(crate) fn liquid_ema(new: &[Row], old: &mut [Row], consensus: &[I32F32], par
         for &(j, v) in ro.iter() {
             old_dense[usize::from(j)] = Some(v);
         }
-        // Every column is within range (checked on input).
+        // Every column is within range (checked on input). Entries at or below consensus
+        // (x = 0) share one exponent, computed once; the rest go through the series.
         rates.clear();
         rates.extend(rn.iter().map(|&(j, _)| {
             let j = usize::from(j);
             params.exponent(consensus[j], w_look[j], b_look[j])
         }));
-        super::fixed::exp_safe_many(&mut rates);
+        pending.clear();
+        pending.extend(rates.iter().copied().filter(|&e| e != params.at_zero));
+        super::fixed::exp_safe_many(&mut pending);
+        let mut computed = pending.iter();
+        for e in rates.iter_mut() {
+            *e = if *e == params.at_zero {
+                params.exp_at_zero
+            } else {
+                computed.next().copied().unwrap_or(ZERO)
+            };
+        }
         let old_cols: Vec<u16> = ro.iter().map(|&(j, _)| j).collect();
         ro.clear();
         for (&(j, new_val), &e) in rn.iter().zip(&rates) {

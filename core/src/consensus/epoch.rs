@@ -524,6 +524,35 @@ mod tests {
     }
 
     #[test]
+    fn empty_and_single_subnets_run() {
+        let out = epoch(&EpochInput::default()).unwrap();
+        assert!(out.emission.is_empty());
+        for yuma3 in [false, true] {
+            let input = EpochInput {
+                params: EpochParams {
+                    yuma3,
+                    liquid_alpha: yuma3,
+                    ..EpochParams::default()
+                },
+                block: Block(2),
+                stake: vec![Balance::from_rao(5)],
+                last_update: vec![Block(1)],
+                block_at_registration: vec![Block(0)],
+                owner: Some(Uid(0)),
+                validator_permit: vec![true],
+                weights: vec![vec![(0, 65535)]],
+                bonds: vec![vec![(0, 65535)]],
+                emission: Balance::from_rao(1000),
+                ..EpochInput::default()
+            };
+            let out = epoch(&input).unwrap();
+            // The owner keeps its self-weight: it is its own miner and validator.
+            assert_eq!(out.incentive, [65535]);
+            assert!((999..=1000).contains(&out.emission[0].rao()));
+        }
+    }
+
+    #[test]
     fn lengths_and_ranges_are_checked() {
         let mut input = EpochInput {
             stake: vec![Balance::from_rao(1); 2],

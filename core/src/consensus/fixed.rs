@@ -65,28 +65,27 @@ impl Divider {
             out.shift = y.trailing_zeros().min(32);
             let d = (y as u64) >> out.shift;
             out.d = d;
-            if d > 1 {
-                let log = 63 - d.leading_zeros();
-                if d.is_power_of_two() {
-                    out.post = log;
+            let log = 63 - d.leading_zeros();
+            if d.is_power_of_two() {
+                // n >> log, written as the add-and-halve step with a zero reciprocal.
+                out.add = true;
+                out.post = log.saturating_sub(1);
+            } else {
+                // m = floor(2^(64+log) / d) + 1 fits in 64 bits when the remainder allows;
+                // otherwise use 2^(65+log) / d and the add-and-halve step.
+                let num = 1u128 << (64 + log);
+                let proposed = (num / u128::from(d)) as u64;
+                let rem = (num % u128::from(d)) as u64;
+                let e = d - rem;
+                out.post = log;
+                if e < (1u64 << log) {
+                    out.magic = proposed + 1;
                 } else {
-                    // m = floor(2^(64+log) / d) + 1 fits in 64 bits when the remainder allows;
-                    // otherwise use 2^(65+log) / d and the add-and-halve step.
-                    let num = 1u128 << (64 + log);
-                    let proposed = (num / u128::from(d)) as u64;
-                    let rem = (num % u128::from(d)) as u64;
-                    let e = d - rem;
-                    if e < (1u64 << log) {
-                        out.magic = proposed + 1;
-                        out.post = log;
-                    } else {
-                        let twice = proposed.wrapping_add(proposed);
-                        let twice_rem = rem.wrapping_add(rem);
-                        let bump = u64::from(twice_rem >= d || twice_rem < rem);
-                        out.magic = twice.wrapping_add(bump).wrapping_add(1);
-                        out.post = log;
-                        out.add = true;
-                    }
+                    let twice = proposed.wrapping_add(proposed);
+                    let twice_rem = rem.wrapping_add(rem);
+                    let bump = u64::from(twice_rem >= d || twice_rem < rem);
+                    out.magic = twice.wrapping_add(bump).wrapping_add(1);
+                    out.add = true;
                 }
             }
         }
@@ -114,19 +113,15 @@ impl Divider {
         if self.divisor == ZERO { a } else { self.div(a) }
     }
 
-    /// `floor(n / d)`.
+    /// `floor(n / d)`, without data-dependent branches (columns alternate between the two
+    /// reciprocal forms, which a branch predictor cannot follow).
     #[inline]
     fn div_u64(&self, n: u64) -> u64 {
-        if self.magic == 0 {
-            // d is a power of two (or one).
-            return n >> self.post;
-        }
         let hi = ((u128::from(n) * u128::from(self.magic)) >> 64) as u64;
-        if self.add {
-            (((n - hi) >> 1) + hi) >> self.post
-        } else {
-            hi >> self.post
-        }
+        let with_add = (((n - hi) >> 1) + hi) >> self.post;
+        let plain = hi >> self.post;
+        let q = if self.add { with_add } else { plain };
+        if self.d == 1 { n } else { q }
     }
 }
 
