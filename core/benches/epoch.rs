@@ -15,8 +15,9 @@ use subforge_core::consensus::{EpochInput, EpochParams, epoch};
 use subforge_core::{Balance, Block, Uid};
 
 /// A subnet after a few epochs: `validators` validators (the first uids, varied stakes) each
-/// weighting every miner with varied weights, and bonds from a previous epoch.
-fn subnet(n: usize, validators: usize, yuma3: bool) -> EpochInput {
+/// weighting `per_validator` miners (every miner when that is `n`) with varied weights, in
+/// ascending uid order, and bonds on the same miners from a previous epoch.
+fn subnet(n: usize, validators: usize, per_validator: usize, yuma3: bool) -> EpochInput {
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = move || {
         seed ^= seed << 13;
@@ -45,7 +46,11 @@ fn subnet(n: usize, validators: usize, yuma3: bool) -> EpochInput {
     let weights: Vec<Vec<(u16, u16)>> = (0..n)
         .map(|i| {
             if i < validators {
-                (validators..n)
+                // Every `step`-th miner, from an offset that varies by validator.
+                let miners = n - validators;
+                let step = miners.div_ceil(per_validator.min(miners)).max(1);
+                (validators + i % step..n)
+                    .step_by(step)
                     .map(|j| (j as u16, (next() % 65536) as u16))
                     .collect()
             } else {
@@ -137,12 +142,18 @@ impl ValueFormatter for Nanos {
 fn bench(c: &mut Criterion<ThreadCpuTime>) {
     let mut group = c.benchmark_group("epoch");
     group.sample_size(20);
-    for (n, validators) in [(256, 64), (1024, 64), (4096, 256)] {
+    let sizes = [
+        (256, 64, 256, "all"),
+        (1024, 64, 1024, "all"),
+        (4096, 256, 4096, "all"),
+        (4096, 256, 256, "256each"),
+    ];
+    for (n, validators, per_validator, label) in sizes {
         for (name, yuma3) in [("classic", false), ("yuma3-liquid", true)] {
-            let input = subnet(n, validators, yuma3);
+            let input = subnet(n, validators, per_validator, yuma3);
             epoch(&input).expect("valid input");
             group.bench_with_input(
-                BenchmarkId::new(name, format!("{n}uids-{validators}vals")),
+                BenchmarkId::new(name, format!("{n}uids-{validators}vals-weights-{label}")),
                 &input,
                 |b, input| b.iter(|| epoch(input)),
             );
