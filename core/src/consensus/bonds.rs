@@ -22,9 +22,9 @@ pub(crate) struct LiquidAlpha {
     pub(crate) high: I32F32,
     /// `steepness / −100`, truncated, as the chain divides it.
     scale: I32F32,
-    /// The exponent for `x = 0` and its `exp`, shared by every entry at or below consensus.
+    /// The exponent for `x = 0` and its rate, shared by every entry at or below consensus.
     at_zero: I32F32,
-    exp_at_zero: I32F32,
+    alpha_at_zero: I32F32,
 }
 
 impl LiquidAlpha {
@@ -33,13 +33,15 @@ impl LiquidAlpha {
         let scale = I32F32::from_bits(i64::from(steepness) << 32)
             .saturating_div(I32F32::from_bits(-100i64 << 32));
         let at_zero = mul(scale, -I32F32::from_bits(1 << 31));
-        Self {
+        let mut params = Self {
             low: div(from_u16(low), max),
             high: div(from_u16(high), max),
             scale,
             at_zero,
-            exp_at_zero: super::fixed::exp_safe(at_zero),
-        }
+            alpha_at_zero: ZERO,
+        };
+        params.alpha_at_zero = params.finish(super::fixed::exp_safe(at_zero));
+        params
     }
 
     /// The EMA rate for one (validator, miner) bond (`alpha_sigmoid`): fast when the weight
@@ -60,7 +62,7 @@ impl LiquidAlpha {
         mul(self.scale, x.saturating_sub(I32F32::from_bits(1 << 31)))
     }
 
-    /// The rate from `exp(exponent)`: `low + (high − low) / (1 + exp)`, clamped.
+    /// The rate from `exp(exponent)`: `low + (high − low) · 1 / (1 + exp)`, clamped.
     fn finish(&self, exp: I32F32) -> I32F32 {
         // The divisor is at least one, so `div` cannot overflow here: it equals the chain's
         // `saturating_div`.
@@ -124,19 +126,19 @@ pub(crate) fn liquid_ema(new: &[Row], old: &mut [Row], consensus: &[I32F32], par
         pending.clear();
         pending.extend(rates.iter().copied().filter(|&e| e != params.at_zero));
         super::fixed::exp_safe_many(&mut pending);
+        // From here on `rates` holds each entry's α.
         let mut computed = pending.iter();
         for e in rates.iter_mut() {
             *e = if *e == params.at_zero {
-                params.exp_at_zero
+                params.alpha_at_zero
             } else {
-                computed.next().copied().unwrap_or(ZERO)
+                params.finish(computed.next().copied().unwrap_or(ZERO))
             };
         }
         let old_cols: Vec<u16> = ro.iter().map(|&(j, _)| j).collect();
         ro.clear();
-        for (&(j, new_val), &e) in rn.iter().zip(&rates) {
+        for (&(j, new_val), &a) in rn.iter().zip(&rates) {
             let j = usize::from(j);
-            let a = params.finish(e);
             let decayed = match old_dense[j] {
                 Some(o) => mul(ONE.saturating_sub(a), o),
                 None => ZERO,
