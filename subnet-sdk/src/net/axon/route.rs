@@ -218,7 +218,9 @@ async fn authenticate_and_run(
         .or_else(|| route.as_ref().map(|r| r.timeout()))
         .unwrap_or(Duration::from_secs(12))
         .min(max_timeout);
-    let deadline = tokio::time::Instant::from_std(received) + timeout;
+    // Answer a little before the caller gives up, so it hears the 408 from us.
+    let margin = (timeout / 20).min(Duration::from_millis(250));
+    let deadline = tokio::time::Instant::from_std(received) + (timeout - margin);
 
     // The Synapse protocol signs headers only: check them before reading any body.
     let early = match wire {

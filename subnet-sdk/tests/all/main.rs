@@ -1,0 +1,8 @@
+//! Integration tests of subforge-sdk, one module per topic, in one binary to keep links few.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod net_axon;
+mod net_dendrite;
+mod net_python;
+mod net_support;

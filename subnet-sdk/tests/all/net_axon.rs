@@ -1,0 +1,1 @@
+//! Our axon on its own: every convention, limits, deadlines, bad input.

@@ -1,0 +1,1 @@
+//! Our dendrite on its own: fan-out, deadlines, hostile answers, streams.
