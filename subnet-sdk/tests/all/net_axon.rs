@@ -315,9 +315,9 @@ async fn bad_input_gets_its_status() {
     let (h6, _) = signed(now_ns(), "f");
     let r = send(h6.clone(), vec![b' '; 2048]).await;
     assert_eq!(r.status, 413);
-    let mut chunked = format!(
+    let mut chunked =
         "POST /Dummy HTTP/1.1\r\nhost: x\r\nconnection: close\r\ntransfer-encoding: chunked\r\n"
-    );
+            .to_owned();
     for (k, v) in &h6 {
         chunked.push_str(&format!("{k}: {v}\r\n"));
     }

@@ -71,31 +71,81 @@ async fn fan_out_turns_every_failure_into_a_status_within_the_deadline() {
         l.local_addr().unwrap()
     };
     let miner = hotkey(MINER);
-    let targets: Vec<Target> = [axon.local_addr(), malformed, oversized, teapot, slow, garbage, closed]
-        .iter()
-        .enumerate()
-        .map(|(i, a)| Target::new(Uid(u16::try_from(i).unwrap()), miner, *a))
-        .collect();
+    let targets: Vec<Target> = [
+        axon.local_addr(),
+        malformed,
+        oversized,
+        teapot,
+        slow,
+        garbage,
+        closed,
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, a)| Target::new(Uid(u16::try_from(i).unwrap()), miner, *a))
+    .collect();
     let d = Dendrite::with_config(
         key(MEMBER),
-        DendriteConfig { max_response_bytes: 1 << 20, ..DendriteConfig::default() },
+        DendriteConfig {
+            max_response_bytes: 1 << 20,
+            ..DendriteConfig::default()
+        },
     );
     let timeout = Duration::from_secs(1);
     let started = Instant::now();
     let rs = d.query(&targets, &Dummy { dummy_input: 6 }, timeout).await;
     // The deadline bound itself, with generous room for a loaded machine.
-    assert!(started.elapsed() < timeout + Duration::from_millis(500), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < timeout + Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
     let got: Vec<(u16, u16)> = rs.iter().map(|r| (r.uid.0, r.status.0)).collect();
-    assert_eq!(got, vec![(0, 200), (1, 422), (2, 422), (3, 418), (4, 408), (5, 503), (6, 503)]);
-    assert_eq!(rs[0].payload, Some(DummyOutput { dummy_output: Some(12) }));
+    assert_eq!(
+        got,
+        vec![
+            (0, 200),
+            (1, 422),
+            (2, 422),
+            (3, 418),
+            (4, 408),
+            (5, 503),
+            (6, 503)
+        ]
+    );
+    assert_eq!(
+        rs[0].payload,
+        Some(DummyOutput {
+            dummy_output: Some(12)
+        })
+    );
     assert!(rs[0].signature_verified);
-    assert!(rs[1].message.starts_with("Failed to parse response"), "{}", rs[1].message);
-    assert!(rs[2].message.contains("larger than 1048576 bytes"), "{}", rs[2].message);
+    assert!(
+        rs[1].message.starts_with("Failed to parse response"),
+        "{}",
+        rs[1].message
+    );
+    assert!(
+        rs[2].message.contains("larger than 1048576 bytes"),
+        "{}",
+        rs[2].message
+    );
     assert_eq!(rs[3].message, "short and stout");
     assert_eq!(rs[4].message, "Request timeout after 1.0 seconds");
-    assert!(rs[6].message.starts_with("Service unavailable at"), "{}", rs[6].message);
-    assert!(rs.iter().all(|r| r.latency <= timeout + Duration::from_millis(500)));
-    assert!(rs[1..].iter().all(|r| r.payload.is_none() && !r.signature_verified));
+    assert!(
+        rs[6].message.starts_with("Service unavailable at"),
+        "{}",
+        rs[6].message
+    );
+    assert!(
+        rs.iter()
+            .all(|r| r.latency <= timeout + Duration::from_millis(500))
+    );
+    assert!(
+        rs[1..]
+            .iter()
+            .all(|r| r.payload.is_none() && !r.signature_verified)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -104,8 +154,15 @@ async fn connections_are_reused() {
     let d = Dendrite::new(key(MEMBER));
     let t = Target::new(Uid(0), hotkey(MINER), addr);
     for _ in 0..5 {
-        let r = d.call(&t, &Dummy { dummy_input: 1 }, Duration::from_secs(5)).await;
-        assert_eq!(r.payload, Some(DummyOutput { dummy_output: Some(1) }));
+        let r = d
+            .call(&t, &Dummy { dummy_input: 1 }, Duration::from_secs(5))
+            .await;
+        assert_eq!(
+            r.payload,
+            Some(DummyOutput {
+                dummy_output: Some(1)
+            })
+        );
         // An unsigned answer from a server that is not a Subforge axon.
         assert!(!r.signature_verified);
     }

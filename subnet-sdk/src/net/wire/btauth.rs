@@ -44,11 +44,12 @@ pub fn payload(
     sender: &Hotkey,
     receiver: Option<&Hotkey>,
 ) -> String {
-    let receiver = receiver.map_or_else(|| "-".to_owned(), Hotkey::to_ss58);
+    let receiver = receiver.map_or_else(|| "-".to_owned(), super::ss58);
     format!(
-        "btauth/1\nsr25519\n{}\n{target}\n{}\n{nonce}\n{sender}\n{receiver}",
+        "btauth/1\nsr25519\n{}\n{target}\n{}\n{nonce}\n{}\n{receiver}",
         method.to_ascii_uppercase(),
-        sha256_hex(body)
+        sha256_hex(body),
+        super::ss58(sender)
     )
 }
 
@@ -94,9 +95,9 @@ pub fn verify(
         RECEIVER,
         "missing X-Bittensor-Receiver: this server requires receiver-bound requests",
     )?;
-    if receiver != me.to_ss58() {
+    if receiver != super::ss58(me) {
         return Err(AuthError::WrongReceiver {
-            expected: me.to_ss58(),
+            expected: super::ss58(me),
             got: super::abbreviate(receiver),
         });
     }

@@ -34,7 +34,7 @@ pub const ALLOWED_DELTA: Duration = Duration::from_millis(8000);
 
 /// The message an Epistula request signs.
 pub fn message(body: &[u8], uuid: &str, timestamp_ms: u64, signed_for: Option<&Hotkey>) -> String {
-    let signed_for = signed_for.map(Hotkey::to_ss58).unwrap_or_default();
+    let signed_for = signed_for.map(super::ss58).unwrap_or_default();
     format!("{}.{uuid}.{timestamp_ms}.{signed_for}", sha256_hex(body))
 }
 
@@ -72,9 +72,9 @@ pub fn verify(headers: &HeaderMap, body: &[u8], me: &Hotkey) -> Result<Verified,
         SIGNED_FOR,
         "missing Epistula-Signed-For: this server requires receiver-bound requests",
     )?;
-    if signed_for != me.to_ss58() {
+    if signed_for != super::ss58(me) {
         return Err(AuthError::WrongReceiver {
-            expected: me.to_ss58(),
+            expected: super::ss58(me),
             got: super::abbreviate(signed_for),
         });
     }

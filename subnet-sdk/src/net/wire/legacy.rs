@@ -6,6 +6,9 @@
 //! ...). The body is bound to the signature only through `computed_body_hash`, the SHA3 hash
 //! over the task's [`Task::HASH_FIELDS`] rendered with Python's `str()`.
 
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -70,7 +73,11 @@ pub fn signing_message(
     uuid: &str,
     body_hash: &str,
 ) -> String {
-    format!("{nonce}.{dendrite}.{axon}.{uuid}.{body_hash}")
+    format!(
+        "{nonce}.{}.{}.{uuid}.{body_hash}",
+        super::ss58(dendrite),
+        super::ss58(axon)
+    )
 }
 
 /// Parses a timeout header (seconds as a float); must be positive and finite.
@@ -229,34 +236,65 @@ pub fn encode<T: Task>(task: &T, timeout: Duration) -> Result<EncodedSynapse, En
 /// type's default (`0`, `0.0`, `""`, `false`, `[]`, `{}`), as the Python dendrite sends, or
 /// of the value itself for types without a plain default.
 fn input_obj_headers<T: Task>(value: &Value) -> Vec<(HeaderName, HeaderValue)> {
-    let schema = schemars::schema_for!(T).to_value();
-    let Some(required) = schema.get("required").and_then(Value::as_array) else {
-        return Vec::new();
-    };
-    let properties = schema.get("properties");
-    required
+    required_fields::<T>()
         .iter()
-        .filter_map(Value::as_str)
-        .filter(|field| !SYNAPSE_FIELDS.contains(field))
-        .filter_map(|field| {
-            let kind = properties
-                .and_then(|p| p.get(field))
-                .and_then(|p| p.get("type"))
-                .and_then(Value::as_str);
-            let default = match kind {
-                Some("integer") => "0".to_owned(),
-                Some("number") => "0.0".to_owned(),
-                Some("string") => "\"\"".to_owned(),
-                Some("boolean") => "false".to_owned(),
-                Some("array") => "[]".to_owned(),
-                Some("object") => "{}".to_owned(),
-                _ => value.get(field).map(Value::to_string)?,
+        .filter_map(|(field, default)| {
+            let default = match default {
+                Some(d) => (*d).to_owned(),
+                None => value.get(field.as_str()).map(Value::to_string)?,
             };
             let name = HeaderName::try_from(format!("{INPUT_OBJ_PREFIX}{field}")).ok()?;
             let encoded = HeaderValue::try_from(base64(default.as_bytes())).ok()?;
             Some((name, encoded))
         })
         .collect()
+}
+
+type RequiredFields = Arc<Vec<(String, Option<&'static str>)>>;
+
+/// A task's required fields and the JSON of their type's default, read from its JSON Schema
+/// once per task type (building the schema costs more than signing).
+fn required_fields<T: Task>() -> RequiredFields {
+    static CACHE: OnceLock<Mutex<HashMap<TypeId, RequiredFields>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = TypeId::of::<T>();
+    if let Some(hit) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return hit;
+    }
+    let schema = schemars::schema_for!(T).to_value();
+    let properties = schema.get("properties");
+    let fields: Vec<(String, Option<&'static str>)> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|required| {
+            required
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|field| !SYNAPSE_FIELDS.contains(field))
+                .map(|field| {
+                    let kind = properties
+                        .and_then(|p| p.get(field))
+                        .and_then(|p| p.get("type"))
+                        .and_then(Value::as_str);
+                    let default = match kind {
+                        Some("integer") => Some("0"),
+                        Some("number") => Some("0.0"),
+                        Some("string") => Some("\"\""),
+                        Some("boolean") => Some("false"),
+                        Some("array") => Some("[]"),
+                        Some("object") => Some("{}"),
+                        _ => None,
+                    };
+                    (field.to_owned(), default)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let fields = Arc::new(fields);
+    if let Ok(mut c) = cache.lock() {
+        c.insert(key, Arc::clone(&fields));
+    }
+    fields
 }
 
 /// Headers of one signed Synapse request to the axon with `axon_hotkey` at `ip:port`.
@@ -283,11 +321,11 @@ pub fn sign(
     put(TIMEOUT, encoded.timeout.clone());
     put(AXON_IP, axon_addr.ip().to_string());
     put(AXON_PORT, axon_addr.port().to_string());
-    put(AXON_HOTKEY, axon_hotkey.to_ss58());
+    put(AXON_HOTKEY, super::ss58(axon_hotkey));
     put(DENDRITE_VERSION, PROTOCOL_VERSION.to_string());
     put(NONCE, nonce.to_string());
     put(UUID, uuid.to_owned());
-    put(HOTKEY, me.to_ss58());
+    put(HOTKEY, super::ss58(&me));
     put(SIGNATURE, signature);
     put(BODY_HASH, encoded.body_hash.clone());
     // CPython object sizes in the Python SDK; never checked by anyone.
@@ -324,7 +362,7 @@ pub fn success_body(
         "process_time".to_owned(),
         Value::from(process_time.as_secs_f64()),
     );
-    terminal.insert("hotkey".to_owned(), Value::from(axon.to_ss58()));
+    terminal.insert("hotkey".to_owned(), Value::from(super::ss58(axon)));
     synapse.insert("axon".to_owned(), Value::Object(terminal));
     serde_json::to_vec(&synapse).unwrap_or_default()
 }

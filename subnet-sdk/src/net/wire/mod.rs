@@ -232,6 +232,30 @@ pub(crate) fn abbreviate(text: &str) -> String {
     }
 }
 
+/// The SS58 text of a hotkey, memoised per thread: signed messages name both parties in
+/// SS58, and encoding it costs more than the rest of a request's bookkeeping. The cache is
+/// small and simply emptied when full, so hostile callers cannot grow it.
+pub(crate) fn ss58(hotkey: &Hotkey) -> String {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    const MAX: usize = 1024;
+    thread_local! {
+        static CACHE: RefCell<HashMap<[u8; 32], String>> = RefCell::new(HashMap::new());
+    }
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(text) = cache.get(hotkey.account().as_bytes()) {
+            return text.clone();
+        }
+        if cache.len() >= MAX {
+            cache.clear();
+        }
+        let text = hotkey.to_ss58();
+        cache.insert(*hotkey.account().as_bytes(), text.clone());
+        text
+    })
+}
+
 /// Lowercase hex SHA-256.
 pub(crate) fn sha256_hex(data: &[u8]) -> String {
     use sha2::Digest;

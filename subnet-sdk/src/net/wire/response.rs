@@ -21,7 +21,9 @@ pub const SIGNATURE: &str = "subforge-response-signature";
 /// The message a response signature covers.
 pub fn message(axon: &Hotkey, caller: &Hotkey, request: &Signature, body: &[u8]) -> String {
     format!(
-        "subforge-response/1\n{axon}\n{caller}\n{}\n{}",
+        "subforge-response/1\n{}\n{}\n{}\n{}",
+        super::ss58(axon),
+        super::ss58(caller),
         request.to_hex(),
         sha256_hex(body)
     )
@@ -38,7 +40,7 @@ pub fn sign(
     let me = Hotkey(axon.public());
     let sig = axon.sign(message(&me, caller, request, body).as_bytes());
     if let (Ok(by), Ok(s)) = (
-        HeaderValue::try_from(me.to_ss58()),
+        HeaderValue::try_from(super::ss58(&me)),
         HeaderValue::try_from(sig.to_hex()),
     ) {
         headers.insert(SIGNED_BY, by);
@@ -55,7 +57,7 @@ pub fn verify(
     body: &[u8],
 ) -> bool {
     let by = headers.get(SIGNED_BY).and_then(|v| v.to_str().ok());
-    if by != Some(axon.to_ss58().as_str()) {
+    if by != Some(super::ss58(axon).as_str()) {
         return false;
     }
     let Some(sig) = headers
