@@ -73,7 +73,7 @@ fn args() -> Args {
         concurrency: 64,
         seconds: 10.0,
         skip_python: false,
-        per_worker: 2000,
+        per_worker: 1000,
         fanout: 256,
         delay: Duration::from_millis(50),
     };
@@ -143,7 +143,8 @@ async fn drive(
     use subforge_sdk::net::wire::legacy;
 
     let signer = Keypair::from_uri("//Alice").unwrap();
-    let timeout = Duration::from_secs(12);
+    // A 60 s timeout widens the nonce window (4 s + timeout) past signing and sending.
+    let timeout = Duration::from_secs(60);
     let base = subforge_sdk::net::nonce::now_ns();
     let mut batches = Vec::new();
     for w in 0..concurrency {

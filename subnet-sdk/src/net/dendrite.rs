@@ -339,22 +339,16 @@ impl Dendrite {
         let mut headers = HeaderMap::new();
         let (body, signature) = match encoded {
             Encoded::Synapse(enc) => {
-                let nonce = self.nonce();
-                legacy::sign(
+                let sig = legacy::sign(
                     &mut headers,
                     enc,
                     task_name,
                     &self.0.keypair,
                     &self.0.uuid,
-                    nonce,
+                    self.nonce(),
                     &target.hotkey,
                     target.addr,
                 );
-                let sig = headers
-                    .get(legacy::SIGNATURE)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|s| Signature::from_hex(s).ok())
-                    .unwrap_or(Signature([0; 64]));
                 (enc.body.clone(), sig)
             }
             Encoded::Raw(body) => {
@@ -572,16 +566,16 @@ fn decode_response<T: Task>(wire: Wire, body: &[u8]) -> Result<T::Response, Quer
     let parse_error =
         |e: serde_json::Error| QueryError::new(422, format!("Failed to parse response: {e}"));
     match wire {
-        Wire::Synapse => {
-            let value: Value = serde_json::from_slice(body).map_err(parse_error)?;
-            match serde_json::from_value::<T::Response>(value.clone()) {
-                Ok(r) => Ok(r),
-                Err(e) => match value.get("response") {
-                    Some(inner) => serde_json::from_value(inner.clone()).map_err(parse_error),
+        Wire::Synapse => match serde_json::from_slice::<T::Response>(body) {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                let mut value: Value = serde_json::from_slice(body).map_err(parse_error)?;
+                match value.get_mut("response").map(Value::take) {
+                    Some(inner) => serde_json::from_value(inner).map_err(parse_error),
                     None => Err(parse_error(e)),
-                },
+                }
             }
-        }
+        },
         Wire::BtAuth | Wire::Epistula => serde_json::from_slice(body).map_err(parse_error),
     }
 }

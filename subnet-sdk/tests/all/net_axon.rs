@@ -410,8 +410,14 @@ async fn silent_connections_are_dropped_and_others_still_served() {
         ..AxonLimits::default()
     };
     let (axon, _) = dummy_axon(limits).await;
+    // Two thousand, or as many as this process's file-descriptor limit leaves room for
+    // (each connection costs one descriptor on each side).
+    let count = open_files_limit()
+        .saturating_sub(200)
+        .div_euclid(2)
+        .min(2000);
     let mut idle = Vec::new();
-    for _ in 0..1000 {
+    for _ in 0..count {
         idle.push(TcpStream::connect(axon.local_addr()).await.unwrap());
     }
     let r = Dendrite::new(key(MEMBER))
@@ -447,6 +453,17 @@ async fn silent_connections_are_dropped_and_others_still_served() {
     let mut buf = [0u8; 8];
     let n = tokio::time::timeout(Duration::from_secs(5), extra.read(&mut buf)).await;
     assert!(matches!(n, Ok(Ok(0)) | Ok(Err(_))), "{n:?}");
+}
+
+fn open_files_limit() -> usize {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|l| {
+            l.lines()
+                .find(|line| line.starts_with("Max open files"))
+                .and_then(|line| line.split_whitespace().nth(3).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(1024)
 }
 
 /// Streams "one", "two", "three", waiting for the test's go-ahead after the first chunk.

@@ -192,8 +192,9 @@ impl AxonBuilder {
             ))
             .1
         });
-        // Long enough for the widest window: Synapse's 4 s + timeout back and 4 s ahead.
-        let retention = limits.max_timeout + Duration::from_secs(8);
+        // Long enough for the widest window: Synapse's 4 s + timeout back and 4 s ahead,
+        // Epistula's 8 s each way, btauth/1's 10 s back and 2 s ahead.
+        let retention = (limits.max_timeout + Duration::from_secs(8)).max(Duration::from_secs(16));
         let hotkey = Hotkey(self.keypair.public());
         let shared = Arc::new(Shared {
             keypair: self.keypair,

@@ -14,7 +14,7 @@ use std::time::Duration;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 use subforge_core::identity::Keypair;
-use subforge_core::{Hotkey, Task};
+use subforge_core::{Hotkey, Signature, Task};
 
 use super::{
     AuthError, Verified, Wire, header, parse_hotkey, parse_signature, parse_u64, required,
@@ -297,7 +297,8 @@ fn required_fields<T: Task>() -> RequiredFields {
     fields
 }
 
-/// Headers of one signed Synapse request to the axon with `axon_hotkey` at `ip:port`.
+/// Adds the headers of one signed Synapse request to the axon with `axon_hotkey` at
+/// `axon_addr` and returns the request's signature.
 #[allow(clippy::too_many_arguments)]
 pub fn sign(
     headers: &mut HeaderMap,
@@ -308,10 +309,11 @@ pub fn sign(
     nonce: u64,
     axon_hotkey: &Hotkey,
     axon_addr: std::net::SocketAddr,
-) {
+) -> Signature {
     let me = Hotkey(keypair.public());
     let message = signing_message(nonce, &me, axon_hotkey, uuid, &encoded.body_hash);
-    let signature = keypair.sign(message.as_bytes()).to_hex();
+    let signed = keypair.sign(message.as_bytes());
+    let signature = signed.to_hex();
     let mut put = |name: &'static str, value: String| {
         if let Ok(v) = HeaderValue::try_from(value) {
             headers.insert(name, v);
@@ -334,6 +336,7 @@ pub fn sign(
     for (name, value) in &encoded.input_objs {
         headers.insert(name.clone(), value.clone());
     }
+    signed
 }
 
 /// The success body an axon returns to a Synapse caller: the request's synapse with the
