@@ -113,12 +113,12 @@ async fn deadline_drops_the_handler() {
         .call(
             &target(&axon),
             &Dummy { dummy_input: -1 },
-            Duration::from_secs(1),
+            Duration::from_secs(2),
         )
         .await;
     assert_eq!(
         (r.status.0, r.message.as_str()),
-        (408, "Response timeout after: 1.0s")
+        (408, "Response timeout after: 2.0s")
     );
     assert_eq!(handler.dropped.0.load(Ordering::SeqCst), 1);
 }

@@ -153,7 +153,7 @@ async fn connections_are_reused() {
     let (addr, accepted) = canned(200, b"{\"dummy_output\": 1}").await;
     let d = Dendrite::new(key(MEMBER));
     let t = Target::new(Uid(0), hotkey(MINER), addr);
-    for _ in 0..5 {
+    for _ in 0..20 {
         let r = d
             .call(&t, &Dummy { dummy_input: 1 }, Duration::from_secs(5))
             .await;
@@ -166,5 +166,8 @@ async fn connections_are_reused() {
         // An unsigned answer from a server that is not a Subforge axon.
         assert!(!r.signature_verified);
     }
-    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    // A connection goes back to the pool a moment after its answer is read, so a call
+    // right behind it may open a second one on a busy machine; never one per call.
+    let opened = accepted.load(Ordering::SeqCst);
+    assert!((1..=3).contains(&opened), "{opened} connections for 20 calls");
 }

@@ -62,7 +62,7 @@ async fn python_dendrite_against_our_axon() {
     );
     assert_eq!(
         out["timeout"],
-        json!({"status": 408, "message": "Response timeout after: 2.0s", "output": null})
+        json!({"status": 408, "message": "Response timeout after: 4.0s", "output": null})
     );
     // The handler that overran was dropped, not left running.
     assert_eq!(handler.dropped.0.load(Ordering::SeqCst), 1);

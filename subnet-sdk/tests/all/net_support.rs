@@ -61,7 +61,7 @@ impl Drop for DropFlag {
     }
 }
 
-/// Doubles its input; a negative input never finishes (until dropped); 1000 sleeps 300 ms.
+/// Doubles its input; a negative input never finishes (until dropped); 1000 sleeps 800 ms.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Doubler {
     pub(crate) dropped: Drops,
@@ -75,7 +75,7 @@ impl MinerHandler<Dummy> for Doubler {
             std::future::pending::<()>().await;
         }
         if task.dummy_input == 1000 {
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            tokio::time::sleep(Duration::from_millis(800)).await;
         }
         Ok(DummyOutput {
             dummy_output: Some(task.dummy_input * 2),

@@ -115,7 +115,7 @@ def dendrite10(cfg):
         results["blacklisted"] = outcome(
             await bt.Dendrite(wallet=stranger).forward(axon, Dummy(dummy_input=21), timeout=5))
         results["unknown"] = outcome(await good.forward(axon, Unknown(), timeout=5))
-        results["timeout"] = outcome(await good.forward(axon, Dummy(dummy_input=-1), timeout=2.0))
+        results["timeout"] = outcome(await good.forward(axon, Dummy(dummy_input=-1), timeout=4.0))
         tampered = Dummy(dummy_input=21).model_dump()
         tampered["dummy_input"] = 22
         results["body_hash"] = await raw(good, Dummy(dummy_input=21), tampered)
