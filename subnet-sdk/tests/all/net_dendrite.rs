@@ -169,5 +169,8 @@ async fn connections_are_reused() {
     // A connection goes back to the pool a moment after its answer is read, so a call
     // right behind it may open a second one on a busy machine; never one per call.
     let opened = accepted.load(Ordering::SeqCst);
-    assert!((1..=3).contains(&opened), "{opened} connections for 20 calls");
+    assert!(
+        (1..=3).contains(&opened),
+        "{opened} connections for 20 calls"
+    );
 }
