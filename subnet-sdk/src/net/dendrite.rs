@@ -112,7 +112,9 @@ pub struct DendriteConfig {
     pub max_response_bytes: usize,
     /// Idle keep-alive connections kept per axon. Default 4.
     pub max_idle_per_axon: usize,
-    /// How long an idle connection is kept. Default 60 s.
+    /// How long an idle connection is kept for reuse. Default 4 s: below the 5 s after which
+    /// our axon (its header read timeout) and the Python axon (uvicorn's keep-alive) close
+    /// idle connections, so a request is never sent on a connection the axon is closing.
     pub idle_timeout: Duration,
 }
 
@@ -121,7 +123,7 @@ impl Default for DendriteConfig {
         Self {
             max_response_bytes: 16 << 20,
             max_idle_per_axon: 4,
-            idle_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(4),
         }
     }
 }

@@ -654,3 +654,22 @@ async fn shared_axon() -> (std::net::SocketAddr, ()) {
         .await;
     (axon.local_addr(), ())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_keep_alive_connections_close_after_the_header_timeout() {
+    let limits = AxonLimits {
+        header_read_timeout: Duration::from_millis(500),
+        ..AxonLimits::default()
+    };
+    let (axon, _) = dummy_axon(limits).await;
+    let mut s = TcpStream::connect(axon.local_addr()).await.unwrap();
+    s.write_all(b"GET /_health HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    let n = s.read(&mut buf).await.unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+    // Kept alive, then closed once it has been idle past the timeout.
+    let closed = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await;
+    assert!(matches!(closed, Ok(Ok(0)) | Ok(Err(_))), "{closed:?}");
+}
