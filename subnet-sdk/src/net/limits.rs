@@ -16,8 +16,8 @@ pub struct AxonLimits {
     /// Largest request head (request line and headers); larger ones get 431. Default 32 KiB
     /// (at least 8 KiB is always allowed).
     pub max_header_bytes: usize,
-    /// How long a connection may take to send a complete request head before it is closed.
-    /// Default 5 s.
+    /// How long a connection may take to send a complete request head before it is closed;
+    /// an idle keep-alive connection is closed after the same time. Default 5 s.
     pub header_read_timeout: Duration,
     /// Open connections; further ones are closed at once. Default 4096.
     pub max_connections: usize,
