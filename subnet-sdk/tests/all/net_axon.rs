@@ -416,10 +416,22 @@ async fn silent_connections_are_dropped_and_others_still_served() {
         .saturating_sub(200)
         .div_euclid(2)
         .min(2000);
+    let before = resident_bytes();
     let mut idle = Vec::new();
     for _ in 0..count {
         idle.push(TcpStream::connect(axon.local_addr()).await.unwrap());
     }
+    // Let the axon accept them all, then check what they cost (both ends live here).
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let grown = resident_bytes().saturating_sub(before);
+    eprintln!(
+        "{count} silent connections: resident memory grew by {} KiB",
+        grown / 1024
+    );
+    assert!(
+        grown < count * 64 * 1024,
+        "{grown} bytes for {count} connections"
+    );
     let r = Dendrite::new(key(MEMBER))
         .call(
             &target(&axon),
@@ -453,6 +465,18 @@ async fn silent_connections_are_dropped_and_others_still_served() {
     let mut buf = [0u8; 8];
     let n = tokio::time::timeout(Duration::from_secs(5), extra.read(&mut buf)).await;
     assert!(matches!(n, Ok(Ok(0)) | Ok(Err(_))), "{n:?}");
+}
+
+/// This process's resident memory, from `/proc/self/statm` (Linux; 4 KiB pages).
+fn resident_bytes() -> usize {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<usize>().ok())
+        })
+        .map_or(0, |pages| pages * 4096)
 }
 
 fn open_files_limit() -> usize {
