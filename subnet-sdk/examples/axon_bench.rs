@@ -64,6 +64,7 @@ struct Args {
     seconds: f64,
     skip_python: bool,
     per_worker: usize,
+    slices: usize,
     fanout: usize,
     delay: Duration,
 }
@@ -73,7 +74,8 @@ fn args() -> Args {
         concurrency: 64,
         seconds: 10.0,
         skip_python: false,
-        per_worker: 1000,
+        per_worker: 400,
+        slices: 5,
         fanout: 256,
         delay: Duration::from_millis(50),
     };
@@ -85,6 +87,7 @@ fn args() -> Args {
             "--concurrency" => a.concurrency = value.parse().expect("--concurrency N"),
             "--seconds" => a.seconds = value.parse().expect("--seconds S"),
             "--per-worker" => a.per_worker = value.parse().expect("--per-worker N"),
+            "--slices" => a.slices = value.parse::<usize>().expect("--slices N").max(1),
             "--fanout" => a.fanout = value.parse().expect("--fanout N"),
             "--delay-ms" => a.delay = Duration::from_millis(value.parse().expect("--delay-ms N")),
             "--skip-python" => {
@@ -120,12 +123,42 @@ fn metagraph(members: &[Hotkey]) -> Metagraph {
     m
 }
 
+#[derive(Default)]
 struct Figures {
     ok: usize,
     failed: usize,
     rps: f64,
     p50: Duration,
     p99: Duration,
+    latencies: Vec<Duration>,
+    seconds: f64,
+}
+
+impl Figures {
+    fn from_run(mut latencies: Vec<Duration>, failed: usize, seconds: f64) -> Self {
+        latencies.sort_unstable();
+        let pct = |p: f64| {
+            latencies
+                .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or_default()
+        };
+        Self {
+            ok: latencies.len(),
+            failed,
+            rps: latencies.len() as f64 / seconds.max(f64::MIN_POSITIVE),
+            p50: pct(0.50),
+            p99: pct(0.99),
+            seconds,
+            latencies,
+        }
+    }
+
+    fn merge(self, other: Self) -> Self {
+        let mut latencies = self.latencies;
+        latencies.extend(other.latencies);
+        Self::from_run(latencies, self.failed + other.failed, self.seconds + other.seconds)
+    }
 }
 
 /// `concurrency` workers, each with its own dendrite UUID (so a Python axon's per-dendrite
@@ -219,20 +252,7 @@ async fn drive(
         lat.extend(l);
         failed += f;
     }
-    let elapsed = start.elapsed().as_secs_f64();
-    lat.sort_unstable();
-    let pct = |p: f64| {
-        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or_default()
-    };
-    Figures {
-        ok: lat.len(),
-        failed,
-        rps: lat.len() as f64 / elapsed,
-        p50: pct(0.50),
-        p99: pct(0.99),
-    }
+    Figures::from_run(lat, failed, start.elapsed().as_secs_f64())
 }
 
 fn print(name: &str, f: &Figures) {
@@ -398,26 +418,39 @@ async fn main() {
     }
     let a = args();
     println!(
-        "== axon throughput: {} concurrent signed Synapse requests for {} s each, loopback",
-        a.concurrency, a.seconds
+        "== axon throughput: {} concurrent signed Synapse requests, {} s each in {} alternating slices, loopback",
+        a.concurrency, a.seconds, a.slices
     );
     let (ours, axons) = our_axon_process(1, Duration::ZERO, false).await;
     let (addr, hotkey) = axons[0];
     let _ = drive(addr, hotkey, a.concurrency, 50, 1.0).await; // warm up
-    let rust = drive(addr, hotkey, a.concurrency, a.per_worker, a.seconds).await;
+    let python = if a.skip_python {
+        None
+    } else {
+        let (child, addr, hotkey) = python_axon().await;
+        let _ = drive(addr, hotkey, a.concurrency, 2, 1.0).await; // warm up
+        Some((child, addr, hotkey))
+    };
+    // Alternate short slices so that both axons see the same machine, however busy.
+    let slice = a.seconds / a.slices as f64;
+    let mut rust = Figures::default();
+    let mut py = Figures::default();
+    for _ in 0..a.slices {
+        rust = rust.merge(drive(addr, hotkey, a.concurrency, a.per_worker, slice).await);
+        if let Some((_, paddr, phk)) = &python {
+            py = py.merge(drive(*paddr, *phk, a.concurrency, 60, slice).await);
+        }
+    }
     print("subforge axon", &rust);
     drop(ours);
-
-    if !a.skip_python {
-        let (_child, addr, hotkey) = python_axon().await;
-        let _ = drive(addr, hotkey, a.concurrency, 2, 1.0).await; // warm up
-        let py = drive(addr, hotkey, a.concurrency, 400, a.seconds).await;
+    if python.is_some() {
         print("python axon 10.5.0", &py);
         println!(
             "throughput ratio       {:.0}x",
             rust.rps / py.rps.max(f64::MIN_POSITIVE)
         );
     }
+    drop(python);
 
     for spread in [false, true] {
         fan_out(&a, spread).await;
