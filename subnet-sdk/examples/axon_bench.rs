@@ -157,7 +157,11 @@ impl Figures {
     fn merge(self, other: Self) -> Self {
         let mut latencies = self.latencies;
         latencies.extend(other.latencies);
-        Self::from_run(latencies, self.failed + other.failed, self.seconds + other.seconds)
+        Self::from_run(
+            latencies,
+            self.failed + other.failed,
+            self.seconds + other.seconds,
+        )
     }
 }
 
