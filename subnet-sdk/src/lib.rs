@@ -4,8 +4,12 @@
 //! (task, miner handler, scorer; see [`subforge_core`]) and a running network.
 //!
 //! - [`wallet`]: Bittensor-compatible wallets and keyfiles (`~/.bittensor/wallets`).
+//! - [`fs`]: crash-safe file writes.
+//! - [`neuron`]: the miner and validator runtimes.
 //! - `cli` (feature `cli`): the `subforge` command-line tool.
 
+pub mod fs;
+pub mod neuron;
 pub mod wallet;
 
 #[cfg(feature = "cli")]
