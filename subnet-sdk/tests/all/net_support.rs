@@ -231,21 +231,7 @@ pub(crate) fn as_refs(h: &[(String, String)]) -> Vec<(&str, String)> {
 /// The interpreter of a venv with `package` installed by `scripts/pyenv.sh` under the
 /// target directory (created on first use; .ci/run creates them beforehand).
 pub(crate) fn python(venv: &str, package: &str) -> PathBuf {
-    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let dir = target.join("pyenv").join(venv);
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/pyenv.sh");
-    let out = std::process::Command::new("bash")
-        .arg(script)
-        .arg(&dir)
-        .arg(package)
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "pyenv.sh failed for {package}");
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+    crate::python::venv(venv, &[package])
 }
 
 pub(crate) fn peer_script() -> PathBuf {
