@@ -3,5 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli_wallet;
+mod net_axon;
+mod net_dendrite;
+mod net_python;
+mod net_support;
 mod python;
 mod wallet_interop;
