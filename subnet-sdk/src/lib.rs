@@ -4,8 +4,15 @@
 //! (task, miner handler, scorer; see [`subforge_core`]) and a running network.
 //!
 //! - [`wallet`]: Bittensor-compatible wallets and keyfiles (`~/.bittensor/wallets`).
+//! - [`fs`]: crash-safe file writes.
+//! - [`net`]: the axon (a miner's HTTP server) and the dendrite (a validator's client),
+//!   speaking the Bittensor wire protocols.
+//! - [`neuron`]: the miner and validator runtimes.
 //! - `cli` (feature `cli`): the `subforge` command-line tool.
 
+pub mod fs;
+pub mod net;
+pub mod neuron;
 pub mod wallet;
 
 #[cfg(feature = "cli")]

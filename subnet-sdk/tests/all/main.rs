@@ -4,5 +4,9 @@
 
 mod cli_epoch;
 mod cli_wallet;
+mod net_axon;
+mod net_dendrite;
+mod net_python;
+mod net_support;
 mod python;
 mod wallet_interop;
