@@ -10,3 +10,4 @@ mod net_python;
 mod net_support;
 mod python;
 mod wallet_interop;
+mod weights_python;
