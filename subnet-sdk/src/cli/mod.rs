@@ -3,6 +3,7 @@
 //! Each command group is a module with a clap `Args` struct and a `run` function. Errors reach
 //! the user as one line, `error: <what went wrong>`, and a non-zero exit status.
 
+mod epoch;
 mod wallet;
 
 use std::path::PathBuf;
@@ -32,6 +33,8 @@ pub(crate) struct GlobalOpts {
 enum Command {
     /// Create, restore, list and show wallets (coldkeys and hotkeys).
     Wallet(wallet::WalletArgs),
+    /// Run Yuma Consensus epochs offline (`epoch simulate --scenario FILE`).
+    Epoch(epoch::EpochArgs),
 }
 
 /// Runs the `subforge` tool with the process's arguments.
@@ -39,6 +42,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Wallet(args) => wallet::run(args, &cli.global),
+        Command::Epoch(args) => epoch::run(args, &cli.global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

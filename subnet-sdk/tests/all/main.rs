@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cli_epoch;
 mod cli_wallet;
 mod net_axon;
 mod net_dendrite;
@@ -9,3 +10,4 @@ mod net_python;
 mod net_support;
 mod python;
 mod wallet_interop;
+mod weights_python;
