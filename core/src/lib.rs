@@ -11,6 +11,10 @@
 //!   mnemonics and Substrate derivation, all compatible with Bittensor's wallets.
 //! - **Chain data** ([`chain`]): [`NetUid`], [`Uid`], [`Block`], [`Balance`], [`AxonInfo`],
 //!   [`Hyperparameters`] and the [`Metagraph`].
+//! - **Consensus** ([`consensus`]): the Yuma epoch and the block emission schedule, bit-exact
+//!   with the Bittensor chain, and a scenario simulator over them.
+//! - **Weights** ([`weights`]): a validator's scores turned into the weights the chain accepts,
+//!   and commit-reveal hashes.
 //!
 //! The crate builds for `wasm32-unknown-unknown` so that WASM scoring modules share these
 //! types. Everything that needs an operating-system random source (generating keys and
@@ -18,7 +22,9 @@
 //! for WASM.
 
 pub mod chain;
+pub mod consensus;
 pub mod identity;
+pub mod weights;
 
 mod canonical;
 mod generate;
