@@ -463,6 +463,7 @@ pub struct Extrinsic {
     /// What to do.
     pub call: Call,
     /// sr25519 over [`Extrinsic::payload`].
+    #[serde(with = "signature_hex")]
     pub signature: Signature,
 }
 
@@ -525,6 +526,21 @@ impl Decode for Extrinsic {
             call: Decode::decode_from(input)?,
             signature: Decode::decode_from(input)?,
         })
+    }
+}
+
+/// Signatures as `0x` hex in JSON.
+mod signature_hex {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use subforge_core::Signature;
+
+    pub(super) fn serialize<S: Serializer>(sig: &Signature, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&sig.to_hex())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Signature, D::Error> {
+        let text = String::deserialize(d)?;
+        Signature::from_hex(&text).map_err(serde::de::Error::custom)
     }
 }
 

@@ -33,10 +33,6 @@ where
         }
     }
 
-    pub(crate) fn prefix(&self) -> u8 {
-        self.prefix
-    }
-
     pub(crate) fn get(&self, key: &K) -> Option<&V> {
         self.map.get(key)
     }
@@ -86,10 +82,6 @@ where
 
     pub(crate) fn range<R: RangeBounds<K>>(&self, range: R) -> impl Iterator<Item = (&K, &V)> {
         self.map.range(range)
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.map.len()
     }
 
     pub(crate) fn begin(&mut self) {

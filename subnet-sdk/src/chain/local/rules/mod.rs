@@ -12,6 +12,7 @@ mod weights;
 
 pub(crate) use coinbase::on_initialize;
 pub use registration::burn_decay_factor_q32;
+pub use weights::{STAKE_THRESHOLD, commit_hash};
 pub(crate) use subnets::lock_cost;
 
 use subforge_core::identity::AccountId;
