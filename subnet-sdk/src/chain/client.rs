@@ -14,12 +14,12 @@ use serde::de::DeserializeOwned;
 use subforge_core::identity::AccountId;
 use subforge_core::{Block, Coldkey, Hyperparameters, Metagraph, NetUid};
 
+use super::Chain;
 use super::codec::Encode;
 use super::error::ChainError;
 use super::extrinsic::{Extrinsic, H256, MAX_EXTRINSIC_SIZE};
 use super::rpc;
 use super::types::{AccountInfo, BlockRecord, ChainInfo, Header, Receipt, StakeInfo, SubnetInfo};
-use super::Chain;
 
 /// Largest response the client accepts (a full metagraph of 256 uids with weights fits easily).
 const MAX_RESPONSE_SIZE: u32 = 64 * 1024 * 1024;
@@ -79,10 +79,7 @@ impl NodeClient {
         method: &str,
         params: ArrayParams,
     ) -> Result<T, ChainError> {
-        self.client
-            .request(method, params)
-            .await
-            .map_err(transport)
+        self.client.request(method, params).await.map_err(transport)
     }
 }
 

@@ -386,7 +386,9 @@ pub enum ChainError {
     #[error("the revealed weights do not match any commit")]
     InvalidRevealCommitHashNotMatch,
     /// The matching commit cannot be revealed before its reveal epoch.
-    #[error("reveal too early: committed in epoch {commit_epoch}, reveal in epoch {reveal_epoch}, now {current}")]
+    #[error(
+        "reveal too early: committed in epoch {commit_epoch}, reveal in epoch {reveal_epoch}, now {current}"
+    )]
     RevealTooEarly {
         /// The commit's epoch.
         commit_epoch: u64,

@@ -60,7 +60,8 @@ impl FromStr for H256 {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let digits = s.strip_prefix("0x").unwrap_or(s);
         let mut out = [0u8; 32];
-        hex::decode_to_slice(digits, &mut out).map_err(|_| BadHash(s.chars().take(80).collect()))?;
+        hex::decode_to_slice(digits, &mut out)
+            .map_err(|_| BadHash(s.chars().take(80).collect()))?;
         Ok(Self(out))
     }
 }

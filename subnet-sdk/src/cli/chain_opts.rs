@@ -18,7 +18,12 @@ use crate::wallet::{self, Wallet, WalletError};
 pub(crate) struct ChainOpts {
     /// `ws://HOST:PORT` of a `subforge node`, or `local:DIR` to open a chain folder directly
     /// (each extrinsic then makes a block at once).
-    #[arg(long, env = "SUBFORGE_CHAIN", default_value = "ws://127.0.0.1:9944", value_name = "URL")]
+    #[arg(
+        long,
+        env = "SUBFORGE_CHAIN",
+        default_value = "ws://127.0.0.1:9944",
+        value_name = "URL"
+    )]
     pub(crate) chain: String,
 }
 

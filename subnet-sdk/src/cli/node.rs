@@ -58,7 +58,11 @@ pub(crate) fn run(args: NodeArgs, _global: &GlobalOpts) -> anyhow::Result<()> {
             info.best_block,
             args.base_path.display()
         );
-        println!("listening on ws://{} (and http://{})", node.addr(), node.addr());
+        println!(
+            "listening on ws://{} (and http://{})",
+            node.addr(),
+            node.addr()
+        );
         wait_for_shutdown().await;
         node.stop();
         node.stopped().await;

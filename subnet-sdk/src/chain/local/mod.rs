@@ -41,10 +41,10 @@ pub use runtime::{CheckedExtrinsic, DEV_ACCOUNTS, DEV_BALANCE, GenesisConfig};
 use self::pool::Pool;
 use self::runtime::{AppliedBlock, Runtime};
 use self::store::Store;
+use super::Chain;
 use super::error::ChainError;
 use super::extrinsic::{Extrinsic, H256};
 use super::types::{AccountInfo, BlockRecord, ChainInfo, Header, Receipt, StakeInfo, SubnetInfo};
-use super::Chain;
 
 /// The default block time of the Bittensor chain: 12 s.
 pub const DEFAULT_BLOCK_TIME: Duration = Duration::from_secs(12);
@@ -152,9 +152,10 @@ impl LocalChainBuilder {
             }),
         };
         if let BlockProduction::Interval(interval) = self.production {
-            let handle = tokio::runtime::Handle::try_current().map_err(|_| ChainError::Connection {
-                message: "a timed LocalChain needs a tokio runtime".to_owned(),
-            })?;
+            let handle =
+                tokio::runtime::Handle::try_current().map_err(|_| ChainError::Connection {
+                    message: "a timed LocalChain needs a tokio runtime".to_owned(),
+                })?;
             let weak = Arc::downgrade(&chain.inner);
             handle.spawn(async move {
                 let mut ticker = tokio::time::interval(interval.max(Duration::from_millis(1)));
@@ -370,13 +371,17 @@ impl Node {
             return Err(e.clone());
         }
         let signer = xt.get().signer;
-        self.runtime.validate(xt.get(), self.pool.pending(&signer))?;
+        self.runtime
+            .validate(xt.get(), self.pool.pending(&signer))?;
         self.pool.push(xt)
     }
 }
 
 /// Checks signatures on every available core.
-fn check_parallel(xts: Vec<Extrinsic>, genesis: &H256) -> Vec<Result<CheckedExtrinsic, ChainError>> {
+fn check_parallel(
+    xts: Vec<Extrinsic>,
+    genesis: &H256,
+) -> Vec<Result<CheckedExtrinsic, ChainError>> {
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     if threads <= 1 || xts.len() < 64 {
         return xts
@@ -403,10 +408,7 @@ fn check_parallel(xts: Vec<Extrinsic>, genesis: &H256) -> Vec<Result<CheckedExtr
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| {
-                h.join()
-                    .unwrap_or_else(|p| std::panic::resume_unwind(p))
-            })
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     })
 }

@@ -12,7 +12,14 @@ use crate::chain::extrinsic::{Extrinsic, H256, MAX_EXTRINSIC_SIZE};
 use crate::chain::types::{BlockRecord, ChainInfo, EventRecord, Header, Phase};
 
 /// The dev accounts a `--dev` chain funds, by their secret URIs.
-pub const DEV_ACCOUNTS: [&str; 6] = ["//Alice", "//Bob", "//Charlie", "//Dave", "//Eve", "//Ferdie"];
+pub const DEV_ACCOUNTS: [&str; 6] = [
+    "//Alice",
+    "//Bob",
+    "//Charlie",
+    "//Dave",
+    "//Eve",
+    "//Ferdie",
+];
 
 /// What each dev account starts with: 1,000,000 TAO.
 pub const DEV_BALANCE: Balance = Balance::from_tao(1_000_000);
@@ -188,10 +195,7 @@ impl Runtime {
                     Some(e)
                 }
             };
-            let acc = self
-                .state
-                .accounts
-                .entry_or(&xt.signer, Default::default);
+            let acc = self.state.accounts.entry_or(&xt.signer, Default::default);
             acc.nonce = acc.nonce.saturating_add(1);
             outcomes.push(outcome);
             included.push(xt);

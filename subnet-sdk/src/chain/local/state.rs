@@ -324,9 +324,7 @@ impl State {
     }
 
     pub(crate) fn free(&self, account: &AccountId) -> Balance {
-        self.accounts
-            .get(account)
-            .map_or(Balance::ZERO, |a| a.free)
+        self.accounts.get(account).map_or(Balance::ZERO, |a| a.free)
     }
 
     /// Whether an account may sign: it has a record (balance or nonce) or is a known hotkey.
@@ -348,7 +346,9 @@ impl State {
     /// Every coldkey's stake on `hotkey` on `netuid`, in coldkey order.
     pub(crate) fn stakers(&self, netuid: NetUid, hotkey: &Hotkey) -> Vec<(Coldkey, Balance)> {
         self.stake
-            .range((netuid, *hotkey, Coldkey(MIN_ACCOUNT))..=(netuid, *hotkey, Coldkey(MAX_ACCOUNT)))
+            .range(
+                (netuid, *hotkey, Coldkey(MIN_ACCOUNT))..=(netuid, *hotkey, Coldkey(MAX_ACCOUNT)),
+            )
             .map(|((_, _, c), s)| (*c, *s))
             .collect()
     }
@@ -356,7 +356,9 @@ impl State {
     /// The total stake on `hotkey` on `netuid`, in rao (u128: never overflows).
     pub(crate) fn hotkey_stake(&self, netuid: NetUid, hotkey: &Hotkey) -> u128 {
         self.stake
-            .range((netuid, *hotkey, Coldkey(MIN_ACCOUNT))..=(netuid, *hotkey, Coldkey(MAX_ACCOUNT)))
+            .range(
+                (netuid, *hotkey, Coldkey(MIN_ACCOUNT))..=(netuid, *hotkey, Coldkey(MAX_ACCOUNT)),
+            )
             .map(|(_, s)| u128::from(s.rao()))
             .sum()
     }

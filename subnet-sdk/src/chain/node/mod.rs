@@ -15,12 +15,12 @@ use serde::de::DeserializeOwned;
 use subforge_core::identity::AccountId;
 use subforge_core::{Block, Coldkey, NetUid};
 
+use super::Chain;
 use super::codec::Decode;
 use super::error::ChainError;
 use super::extrinsic::{Extrinsic, H256, MAX_EXTRINSIC_SIZE};
 use super::local::LocalChain;
 use super::rpc;
-use super::Chain;
 
 /// Largest JSON-RPC request body the node reads: an extrinsic as hex, with room to spare.
 pub const MAX_REQUEST_SIZE: u32 = 4 * MAX_EXTRINSIC_SIZE as u32;
@@ -146,8 +146,11 @@ fn module(chain: LocalChain) -> Result<RpcModule<LocalChain>, NodeError> {
         reply(c.next_nonce(&a).await)
     })
     .map_err(reg)?;
-    m.register_async_method(rpc::SUBNETS, |_, c, _| async move { reply(c.subnets().await) })
-        .map_err(reg)?;
+    m.register_async_method(
+        rpc::SUBNETS,
+        |_, c, _| async move { reply(c.subnets().await) },
+    )
+    .map_err(reg)?;
     m.register_async_method(rpc::SUBNET, |p, c, _| async move {
         let n: NetUid = one(&p)?;
         reply(c.subnet(n).await)

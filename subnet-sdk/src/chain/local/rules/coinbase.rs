@@ -64,7 +64,9 @@ fn distribute_block_emission(state: &mut State, netuids: &[NetUid]) {
     let validator = rest - server;
     for netuid in &enabled {
         if let Some(s) = state.subnets.get_mut(netuid) {
-            s.pending_owner_cut = s.pending_owner_cut.saturating_add(Balance::from_rao(owner_cut));
+            s.pending_owner_cut = s
+                .pending_owner_cut
+                .saturating_add(Balance::from_rao(owner_cut));
             s.pending_server = s.pending_server.saturating_add(Balance::from_rao(server));
             s.pending_validator = s
                 .pending_validator
@@ -126,7 +128,13 @@ type Payout = (Hotkey, Coldkey, u64);
 
 /// Splits a validator's dividend: the take to the hotkey's owner, the rest to everyone staked
 /// on the hotkey pro rata (rounding dust to the owner).
-fn split_dividend(state: &State, netuid: NetUid, hotkey: &Hotkey, amount: u64, out: &mut Vec<Payout>) {
+fn split_dividend(
+    state: &State,
+    netuid: NetUid,
+    hotkey: &Hotkey,
+    amount: u64,
+    out: &mut Vec<Payout>,
+) {
     let Some(record) = state.hotkeys.get(hotkey) else {
         return;
     };
@@ -188,8 +196,8 @@ fn pay_epoch(
         let hotkey = nr.hotkey;
         let server = output.server_emission.get(i).map_or(0, |b| b.rao());
         let validator = output.validator_emission.get(i).map_or(0, |b| b.rao());
-        let owners_key = hotkey == subnet.owner_hotkey
-            || state.owner_of(&hotkey) == Some(subnet.owner_coldkey);
+        let owners_key =
+            hotkey == subnet.owner_hotkey || state.owner_of(&hotkey) == Some(subnet.owner_coldkey);
         if server > 0 {
             if owners_key {
                 // Incentive paid to the owner's own keys is recycled, as on chain.

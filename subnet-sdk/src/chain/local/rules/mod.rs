@@ -12,8 +12,8 @@ mod weights;
 
 pub(crate) use coinbase::on_initialize;
 pub use registration::burn_decay_factor_q32;
-pub use weights::{STAKE_THRESHOLD, commit_hash};
 pub(crate) use subnets::lock_cost;
+pub use weights::{STAKE_THRESHOLD, commit_hash};
 
 use subforge_core::identity::AccountId;
 use subforge_core::{Balance, Block};

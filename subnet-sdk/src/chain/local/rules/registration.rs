@@ -207,7 +207,10 @@ pub(super) fn burned_register(
     }
     let full = subnet.n >= h.max_allowed_uids;
     let prune = if full {
-        Some(neuron_to_prune(state, netuid, ctx.block).ok_or(ChainError::NoNeuronToPrune { netuid })?)
+        Some(
+            neuron_to_prune(state, netuid, ctx.block)
+                .ok_or(ChainError::NoNeuronToPrune { netuid })?,
+        )
     } else {
         None
     };

@@ -83,12 +83,7 @@ pub(super) fn create_subnet(state: &mut State, ctx: Ctx, hotkey: &Hotkey) -> Dis
 }
 
 /// The inclusive range a signer may set `name` to; `None` when only the sudo key may set it.
-fn bounds(
-    name: Hyperparameter,
-    h: &Hyperparameters,
-    n: u16,
-    sudo: bool,
-) -> Option<(i128, i128)> {
+fn bounds(name: Hyperparameter, h: &Hyperparameters, n: u16, sudo: bool) -> Option<(i128, i128)> {
     use Hyperparameter as H;
     let any_u16 = (0, i128::from(u16::MAX));
     let flag = (0, 1);
@@ -155,9 +150,8 @@ pub(super) fn set_hyperparameter(
             account: ctx.signer,
         });
     }
-    let (min, max) = bounds(name, &subnet.hyperparameters, subnet.n, sudo).ok_or(
-        ChainError::RootOnlyHyperparameter { name: name.name() },
-    )?;
+    let (min, max) = bounds(name, &subnet.hyperparameters, subnet.n, sudo)
+        .ok_or(ChainError::RootOnlyHyperparameter { name: name.name() })?;
     let v = i128::from(value);
     if v < min || v > max {
         return Err(ChainError::HyperparameterOutOfBounds {
@@ -237,6 +231,9 @@ mod tests {
             lock_cost(&g, Block(110)).rao(),
             2 * MIN_LOCK.rao() - 100 * per_block
         );
-        assert_eq!(lock_cost(&g, Block(10 + 2 * LOCK_REDUCTION_INTERVAL)), MIN_LOCK);
+        assert_eq!(
+            lock_cost(&g, Block(10 + 2 * LOCK_REDUCTION_INTERVAL)),
+            MIN_LOCK
+        );
     }
 }

@@ -108,10 +108,7 @@ fn store_weights(
         });
     }
     if uids.len() > n {
-        return Err(ChainError::TooManyWeights {
-            len: uids.len(),
-            n,
-        });
+        return Err(ChainError::TooManyWeights { len: uids.len(), n });
     }
     if !STAKE_THRESHOLD.is_zero() {
         let stake = state.hotkey_stake(netuid, &hotkey);
@@ -283,7 +280,12 @@ pub(super) fn reveal_weights(
 }
 
 /// Drops commits whose reveal epoch has passed; returns one event per hotkey that lost some.
-pub(super) fn expire_commits(state: &mut State, netuid: NetUid, epoch: u64, period: u64) -> Vec<Event> {
+pub(super) fn expire_commits(
+    state: &mut State,
+    netuid: NetUid,
+    epoch: u64,
+    period: u64,
+) -> Vec<Event> {
     let keys: Vec<(NetUid, Hotkey)> = state
         .commits
         .iter()
