@@ -2,4 +2,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod consensus_vectors;
 mod identity_oracle;
+mod weights_oracle;

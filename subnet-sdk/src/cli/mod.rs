@@ -4,6 +4,7 @@
 //! the user as one line, `error: <what went wrong>`, and a non-zero exit status.
 
 mod chain_opts;
+mod epoch;
 mod metagraph;
 mod node;
 mod register;
@@ -51,6 +52,8 @@ enum Command {
     Transfer(transfer::TransferArgs),
     /// Show a subnet's metagraph.
     Metagraph(metagraph::MetagraphArgs),
+    /// Run Yuma Consensus epochs offline (`epoch simulate --scenario FILE`).
+    Epoch(epoch::EpochArgs),
 }
 
 /// Runs the `subforge` tool with the process's arguments.
@@ -64,6 +67,7 @@ pub fn main() -> ExitCode {
         Command::Stake(args) => stake::run(args, &cli.global),
         Command::Transfer(args) => transfer::run(args, &cli.global),
         Command::Metagraph(args) => metagraph::run(args, &cli.global),
+        Command::Epoch(args) => epoch::run(args, &cli.global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,6 +4,7 @@
 
 mod chain_rules;
 mod chain_support;
+mod cli_epoch;
 mod cli_wallet;
 mod python;
 mod wallet_interop;

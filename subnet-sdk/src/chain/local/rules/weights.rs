@@ -1,21 +1,20 @@
 //! Weights: the chain's checks on `set_weights`, and commit-reveal.
 
-use subforge_core::consensus::fixed::u16_max_upscale;
+use subforge_core::weights::stored_weights;
 use subforge_core::identity::AccountId;
 use subforge_core::{Balance, Hotkey, NetUid, Uid};
 
 use super::{Ctx, DispatchResult, MAX_UNREVEALED_COMMITS};
 use crate::chain::error::ChainError;
-use crate::chain::extrinsic::{H256, blake2_256};
+use crate::chain::extrinsic::H256;
 use crate::chain::local::state::{CommitRecord, State};
 use crate::chain::types::Event;
 
 /// Stake a hotkey needs to set weights (the chain's `StakeThreshold`; 0 by default).
 pub const STAKE_THRESHOLD: Balance = Balance::ZERO;
 
-/// The hash `commit_weights` stores and `reveal_weights` must match: blake2b-256 over the SCALE
-/// encoding of `(hotkey, netuid, uids, weights, salt, version_key)`, as the chain's
-/// `get_commit_hash` computes it.
+/// The hash `commit_weights` stores and `reveal_weights` must match
+/// ([`subforge_core::weights::commit_hash`], as the chain's `get_commit_hash`).
 pub fn commit_hash(
     hotkey: &AccountId,
     netuid: NetUid,
@@ -24,34 +23,15 @@ pub fn commit_hash(
     salt: &[u16],
     version_key: u64,
 ) -> H256 {
-    fn compact_len(n: usize, out: &mut Vec<u8>) {
-        let n = n as u64;
-        match n {
-            0..=0x3f => out.push((n as u8) << 2),
-            0x40..=0x3fff => out.extend_from_slice(&(((n as u16) << 2) | 1).to_le_bytes()),
-            0x4000..=0x3fff_ffff => out.extend_from_slice(&(((n as u32) << 2) | 2).to_le_bytes()),
-            _ => {
-                let bytes = n.to_le_bytes();
-                let len = 8 - bytes.iter().rev().take_while(|b| **b == 0).count();
-                out.push((((len - 4) as u8) << 2) | 3);
-                out.extend_from_slice(&bytes[..len]);
-            }
-        }
-    }
-    fn vec_u16(v: impl ExactSizeIterator<Item = u16>, out: &mut Vec<u8>) {
-        compact_len(v.len(), out);
-        for x in v {
-            out.extend_from_slice(&x.to_le_bytes());
-        }
-    }
-    let mut out = Vec::with_capacity(64 + 2 * (uids.len() + weights.len() + salt.len()));
-    out.extend_from_slice(&hotkey.0);
-    out.extend_from_slice(&netuid.0.to_le_bytes());
-    vec_u16(uids.iter().map(|u| u.0), &mut out);
-    vec_u16(weights.iter().copied(), &mut out);
-    vec_u16(salt.iter().copied(), &mut out);
-    out.extend_from_slice(&version_key.to_le_bytes());
-    H256(blake2_256(&out))
+    let uids: Vec<u16> = uids.iter().map(|u| u.0).collect();
+    H256(subforge_core::weights::commit_hash(
+        hotkey,
+        netuid,
+        &uids,
+        weights,
+        salt,
+        version_key,
+    ))
 }
 
 /// `set_weights` without commit-reveal.
@@ -159,11 +139,9 @@ fn store_weights(
         }
     }
 
-    let stored: Vec<(u16, u16)> = uids
-        .iter()
-        .map(|u| u.0)
-        .zip(u16_max_upscale(weights))
-        .collect();
+    let raw: Vec<u16> = uids.iter().map(|u| u.0).collect();
+    // Lengths were checked above, so this cannot fail.
+    let stored = stored_weights(&raw, weights).unwrap_or_default();
     if let Some(neuron) = state.neurons.get_mut(&(netuid, uid)) {
         neuron.weights = stored;
         neuron.last_update = ctx.block;
