@@ -32,7 +32,11 @@ fn fails_with(out: &Output, needle: &str) {
 #[test]
 fn prints_one_json_object_per_epoch() {
     let out = simulate(&docs("v2-bonds-classic.json"));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<Value> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -109,5 +113,8 @@ fn bad_scenarios_name_the_event_or_field() {
         std::fs::write(&path, text).unwrap();
         fails_with(&simulate(&path), needle);
     }
-    fails_with(&simulate(&dir.path().join("missing.json")), "cannot read scenario");
+    fails_with(
+        &simulate(&dir.path().join("missing.json")),
+        "cannot read scenario",
+    );
 }

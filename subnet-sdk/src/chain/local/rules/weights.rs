@@ -1,7 +1,7 @@
 //! Weights: the chain's checks on `set_weights`, and commit-reveal.
 
-use subforge_core::weights::stored_weights;
 use subforge_core::identity::AccountId;
+use subforge_core::weights::stored_weights;
 use subforge_core::{Balance, Hotkey, NetUid, Uid};
 
 use super::{Ctx, DispatchResult, MAX_UNREVEALED_COMMITS};
