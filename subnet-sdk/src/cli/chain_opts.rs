@@ -20,6 +20,7 @@ pub(crate) struct ChainOpts {
     /// (each extrinsic then makes a block at once).
     #[arg(
         long,
+        global = true,
         env = "SUBFORGE_CHAIN",
         default_value = "ws://127.0.0.1:9944",
         value_name = "URL"

@@ -45,8 +45,8 @@ enum SubnetCommand {
         #[arg(long)]
         netuid: u16,
         /// The hyperparameter, e.g. `tempo` or `commit_reveal_weights_enabled`.
-        #[arg(long = "param", value_name = "NAME")]
-        name: Hyperparameter,
+        #[arg(long, value_name = "NAME")]
+        param: Hyperparameter,
         /// The value: an integer (balances in rao), or true/false.
         #[arg(long, allow_hyphen_values = true)]
         value: String,
@@ -117,7 +117,7 @@ pub(crate) fn run(args: SubnetArgs, global: &GlobalOpts) -> anyhow::Result<()> {
             }
             SubnetCommand::Set {
                 netuid,
-                name,
+                param: name,
                 value,
                 wallet,
             } => {

@@ -223,3 +223,24 @@ async fn timed_blocks_advance_on_their_own() {
         .unwrap();
     assert!(receipt.block > second);
 }
+
+#[test]
+fn batch_checks_single_out_the_bad_signature() {
+    let chain = manual();
+    let g = chain.genesis_hash();
+    let mut xts: Vec<Extrinsic> = (0..300)
+        .map(|n| Extrinsic::sign(&bob(), n, transfer_call(&charlie(), 1), &g))
+        .collect();
+    xts[137].signature = Signature([3; 64]);
+    let results = chain.submit_batch(xts);
+    assert_eq!(results[137].as_ref().unwrap_err().name(), "BadSignature");
+    assert!(results[..137].iter().all(Result::is_ok));
+    // Later nonces now skip the refused one.
+    assert!(
+        results[138..]
+            .iter()
+            .all(|r| r.as_ref().unwrap_err().name() == "FutureNonce")
+    );
+    let record = chain.produce_block().unwrap();
+    assert_eq!(record.extrinsics.len(), 137);
+}

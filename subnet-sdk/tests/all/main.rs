@@ -6,6 +6,7 @@ mod chain_extrinsics;
 mod chain_node;
 mod chain_rules;
 mod chain_support;
+mod cli_chain;
 mod cli_epoch;
 mod cli_wallet;
 mod python;

@@ -129,7 +129,7 @@ impl LocalChainBuilder {
                 let (runtime, block) = Runtime::genesis(&self.genesis);
                 match &store {
                     Some(s) => s.commit(&block, &runtime.genesis_hash)?,
-                    None => memory.push(block.record),
+                    None => memory.push(block.record, &block.hashes),
                 }
                 runtime
             }
@@ -182,10 +182,10 @@ struct MemoryBlocks {
 }
 
 impl MemoryBlocks {
-    fn push(&mut self, record: BlockRecord) {
-        for (i, xt) in record.extrinsics.iter().enumerate() {
+    fn push(&mut self, record: BlockRecord, hashes: &[H256]) {
+        for (i, hash) in hashes.iter().enumerate() {
             self.extrinsics
-                .insert(xt.hash(), (record.header.number.0, i as u32));
+                .insert(*hash, (record.header.number.0, i as u32));
         }
         self.blocks.push(record);
     }
@@ -313,9 +313,11 @@ impl LocalChain {
             return Err(e);
         }
         let record = applied.record;
-        for (i, xt) in record.extrinsics.iter().enumerate() {
-            if let Some(tx) = node.waiters.remove(&xt.hash()) {
-                let _ = tx.send(record.receipt(i).ok_or(ChainError::Closed));
+        if !node.waiters.is_empty() {
+            for (i, hash) in applied.hashes.iter().enumerate() {
+                if let Some(tx) = node.waiters.remove(hash) {
+                    let _ = tx.send(record.receipt(i).ok_or(ChainError::Closed));
+                }
             }
         }
         for (hash, e) in applied.dropped {
@@ -325,7 +327,7 @@ impl LocalChain {
         }
         node.pool.reset_pending();
         if node.store.is_none() {
-            node.memory.push(record.clone());
+            node.memory.push(record.clone(), &applied.hashes);
         }
         let _ = self.inner.blocks.send(record.header.clone());
         Ok(record)
@@ -383,11 +385,8 @@ fn check_parallel(
     genesis: &H256,
 ) -> Vec<Result<CheckedExtrinsic, ChainError>> {
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    if threads <= 1 || xts.len() < 64 {
-        return xts
-            .into_iter()
-            .map(|x| CheckedExtrinsic::check(x, genesis))
-            .collect();
+    if threads <= 1 || xts.len() < 256 {
+        return CheckedExtrinsic::check_many(xts, genesis);
     }
     let chunk = xts.len().div_ceil(threads);
     let mut chunks: Vec<Vec<Extrinsic>> = Vec::new();
@@ -398,13 +397,7 @@ fn check_parallel(
     std::thread::scope(|scope| {
         let handles: Vec<_> = chunks
             .into_iter()
-            .map(|c| {
-                scope.spawn(move || {
-                    c.into_iter()
-                        .map(|x| CheckedExtrinsic::check(x, genesis))
-                        .collect::<Vec<_>>()
-                })
-            })
+            .map(|c| scope.spawn(move || CheckedExtrinsic::check_many(c, genesis)))
             .collect();
         handles
             .into_iter()

@@ -35,7 +35,7 @@ impl Pool {
                 capacity: POOL_CAPACITY,
             });
         }
-        let hash = xt.get().hash();
+        let hash = xt.hash();
         if !self.hashes.insert(hash) {
             let account = xt.get().signer;
             return Err(ChainError::StaleNonce {

@@ -48,36 +48,114 @@ impl GenesisConfig {
     }
 }
 
-/// An extrinsic whose encoding size and signature have been checked.
+/// An extrinsic whose encoding size and signature have been checked, with its hash.
 #[derive(Debug, Clone)]
-pub struct CheckedExtrinsic(Extrinsic);
+pub struct CheckedExtrinsic {
+    xt: Extrinsic,
+    hash: H256,
+}
+
+/// Signatures verified together in one batch (a bad one sends the batch to one-by-one checks).
+const VERIFY_BATCH: usize = 128;
+
+/// The size check and the hash, from one encoding.
+fn precheck(xt: &Extrinsic) -> Result<H256, ChainError> {
+    let bytes = crate::chain::codec::Encode::encode(xt);
+    if bytes.len() > MAX_EXTRINSIC_SIZE {
+        return Err(ChainError::ExtrinsicTooLarge {
+            size: bytes.len(),
+            max: MAX_EXTRINSIC_SIZE,
+        });
+    }
+    Ok(H256::of(&bytes))
+}
 
 impl CheckedExtrinsic {
     /// Checks the size and the signature for the chain `genesis`.
     pub fn check(xt: Extrinsic, genesis: &H256) -> Result<Self, ChainError> {
-        let size = crate::chain::codec::Encode::encode(&xt).len();
-        if size > MAX_EXTRINSIC_SIZE {
-            return Err(ChainError::ExtrinsicTooLarge {
-                size,
-                max: MAX_EXTRINSIC_SIZE,
-            });
-        }
+        let hash = precheck(&xt)?;
         if !xt.verify(genesis) {
             return Err(ChainError::BadSignature { signer: xt.signer });
         }
-        Ok(Self(xt))
+        Ok(Self { xt, hash })
+    }
+
+    /// Checks many extrinsics, verifying their signatures in batches (about twice as fast as
+    /// one by one); the results are in input order.
+    pub fn check_many(xts: Vec<Extrinsic>, genesis: &H256) -> Vec<Result<Self, ChainError>> {
+        let mut out = Vec::with_capacity(xts.len());
+        let mut pending: Vec<(Extrinsic, H256)> = Vec::with_capacity(VERIFY_BATCH);
+        let mut slots: Vec<usize> = Vec::with_capacity(VERIFY_BATCH);
+        let flush = |pending: &mut Vec<(Extrinsic, H256)>,
+                     slots: &mut Vec<usize>,
+                     out: &mut Vec<Result<Self, ChainError>>| {
+            if pending.is_empty() {
+                return;
+            }
+            let all_good = verify_batch(pending, genesis);
+            for ((xt, hash), slot) in pending.drain(..).zip(slots.drain(..)) {
+                out[slot] = if all_good || xt.verify(genesis) {
+                    Ok(Self { xt, hash })
+                } else {
+                    Err(ChainError::BadSignature { signer: xt.signer })
+                };
+            }
+        };
+        for xt in xts {
+            match precheck(&xt) {
+                Err(e) => out.push(Err(e)),
+                Ok(hash) => {
+                    slots.push(out.len());
+                    out.push(Err(ChainError::Closed));
+                    pending.push((xt, hash));
+                    if pending.len() == VERIFY_BATCH {
+                        flush(&mut pending, &mut slots, &mut out);
+                    }
+                }
+            }
+        }
+        flush(&mut pending, &mut slots, &mut out);
+        out
     }
 
     /// The extrinsic.
     pub fn get(&self) -> &Extrinsic {
-        &self.0
+        &self.xt
     }
+
+    /// The extrinsic's hash.
+    pub fn hash(&self) -> H256 {
+        self.hash
+    }
+}
+
+/// Whether every signature of the batch verifies (schnorrkel batch verification).
+fn verify_batch(batch: &[(Extrinsic, H256)], genesis: &H256) -> bool {
+    let mut keys = Vec::with_capacity(batch.len());
+    let mut sigs = Vec::with_capacity(batch.len());
+    let mut transcripts = Vec::with_capacity(batch.len());
+    let ctx = schnorrkel::signing_context(subforge_core::identity::SIGNING_CONTEXT);
+    for (xt, _) in batch {
+        let (Ok(key), Ok(sig)) = (
+            schnorrkel::PublicKey::from_bytes(&xt.signer.0),
+            schnorrkel::Signature::from_bytes(&xt.signature.0),
+        ) else {
+            return false;
+        };
+        keys.push(key);
+        sigs.push(sig);
+        let payload = Extrinsic::payload(genesis, &xt.signer, xt.nonce, &xt.call);
+        transcripts.push(ctx.bytes(&payload));
+    }
+    schnorrkel::verify_batch(transcripts, &sigs, &keys, false).is_ok()
 }
 
 /// A block applied to the state, ready for the store.
 #[derive(Debug)]
 pub(crate) struct AppliedBlock {
     pub(crate) record: BlockRecord,
+    /// The hashes of `record.extrinsics`, in order.
+    pub(crate) hashes: Vec<H256>,
     pub(crate) changes: Vec<Change>,
     /// Extrinsics left out because their nonce no longer matched, with the error.
     pub(crate) dropped: Vec<(H256, ChainError)>,
@@ -129,6 +207,7 @@ impl Runtime {
             },
             AppliedBlock {
                 record,
+                hashes: Vec::new(),
                 changes,
                 dropped: Vec::new(),
             },
@@ -168,11 +247,12 @@ impl Runtime {
             })
             .collect();
         let mut included = Vec::with_capacity(extrinsics.len());
+        let mut hashes = Vec::with_capacity(extrinsics.len());
         let mut outcomes = Vec::with_capacity(extrinsics.len());
         let mut dropped = Vec::new();
-        for CheckedExtrinsic(xt) in extrinsics {
+        for CheckedExtrinsic { xt, hash } in extrinsics {
             if let Err(e) = self.validate(&xt, 0) {
-                dropped.push((xt.hash(), e));
+                dropped.push((hash, e));
                 continue;
             }
             let index = included.len() as u32;
@@ -199,11 +279,12 @@ impl Runtime {
             acc.nonce = acc.nonce.saturating_add(1);
             outcomes.push(outcome);
             included.push(xt);
+            hashes.push(hash);
         }
         let changes = self.state.take_changes();
-        let mut root = Vec::with_capacity(32 * included.len());
-        for xt in &included {
-            root.extend_from_slice(&xt.hash().0);
+        let mut root = Vec::with_capacity(32 * hashes.len());
+        for hash in &hashes {
+            root.extend_from_slice(&hash.0);
         }
         let header = Header {
             number,
@@ -220,6 +301,7 @@ impl Runtime {
                 outcomes,
                 events,
             },
+            hashes,
             changes,
             dropped,
         }

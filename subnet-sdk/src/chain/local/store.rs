@@ -190,9 +190,9 @@ impl Store {
                 .insert(number, block.record.encode().as_slice())
                 .map_err(|e| self.err(e))?;
             let mut index = txn.open_table(EXTRINSICS).map_err(|e| self.err(e))?;
-            for (i, xt) in block.record.extrinsics.iter().enumerate() {
+            for (i, hash) in block.hashes.iter().enumerate() {
                 index
-                    .insert(&xt.hash().0, (number, i as u32))
+                    .insert(&hash.0, (number, i as u32))
                     .map_err(|e| self.err(e))?;
             }
             let mut meta = txn.open_table(META).map_err(|e| self.err(e))?;

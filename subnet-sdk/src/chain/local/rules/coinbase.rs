@@ -268,3 +268,75 @@ fn pay_epoch(
     events.extend(expire_commits(state, netuid, epoch_index, period));
     events
 }
+
+#[cfg(test)]
+mod tests {
+    use subforge_core::identity::Keypair;
+
+    use super::*;
+    use crate::chain::error::ChainError;
+    use crate::chain::extrinsic::{Call, Extrinsic, H256, Hyperparameter};
+    use crate::chain::local::runtime::{CheckedExtrinsic, GenesisConfig, Runtime};
+
+    fn apply(rt: &mut Runtime, kp: &Keypair, call: Call) -> Option<ChainError> {
+        let nonce = rt.state.account(&kp.public()).nonce;
+        let xt = Extrinsic::sign(kp, nonce, call, &rt.genesis_hash);
+        let checked = CheckedExtrinsic::check(xt, &rt.genesis_hash).unwrap();
+        rt.apply_block(vec![checked]).record.outcomes[0].clone()
+    }
+
+    #[test]
+    fn commit_reveal_mask_input_is_each_uids_earliest_live_commit_block() {
+        let (mut rt, _) = Runtime::genesis(&GenesisConfig::dev());
+        let alice = Keypair::from_uri("//Alice").unwrap();
+        let owner = Keypair::from_uri("//Alice//owner").unwrap();
+        let miner = Keypair::from_uri("//Bob//miner").unwrap();
+        let bob = Keypair::from_uri("//Bob").unwrap();
+        let netuid = NetUid(1);
+        assert_eq!(
+            apply(
+                &mut rt,
+                &alice,
+                Call::CreateSubnet {
+                    hotkey: Hotkey(owner.public())
+                }
+            ),
+            None
+        );
+        let set = |name, value| Call::SetHyperparameter {
+            netuid,
+            name,
+            value,
+        };
+        assert_eq!(
+            apply(&mut rt, &alice, set(Hyperparameter::WeightsSetRateLimit, 0)),
+            None
+        );
+        let register = Call::BurnedRegister {
+            netuid,
+            hotkey: Hotkey(miner.public()),
+        };
+        assert_eq!(apply(&mut rt, &bob, register), None);
+        let commit = |i: u8| Call::CommitWeights {
+            netuid,
+            commit_hash: H256([i; 32]),
+        };
+        assert_eq!(apply(&mut rt, &owner, commit(1)), None);
+        let first = rt.head.number;
+        assert_eq!(apply(&mut rt, &owner, commit(2)), None);
+        let input = epoch_input(&rt.state, netuid, rt.head.number).unwrap();
+        assert_eq!(input.commit_reveal, Some(vec![Some(first), None]));
+        assert_eq!(input.owner, Some(Uid(0)));
+        assert_eq!(input.stake.len(), 2);
+        assert_eq!(
+            apply(
+                &mut rt,
+                &alice,
+                set(Hyperparameter::CommitRevealWeightsEnabled, 0)
+            ),
+            None
+        );
+        let input = epoch_input(&rt.state, netuid, rt.head.number).unwrap();
+        assert_eq!(input.commit_reveal, None);
+    }
+}
