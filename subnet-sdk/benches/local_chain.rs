@@ -132,6 +132,22 @@ fn sign_weights(net: &mut Net, n: usize) -> Vec<Extrinsic> {
         .collect()
 }
 
+/// CPU seconds this process has used (user + system), from /proc: a figure that does not
+/// depend on how busy the machine is.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rsplit(')').next().unwrap_or_default();
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of stat, 11 and 12 after the name; 100 ticks/s.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn set_weights_throughput(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut net = network(&rt, 50_000);
@@ -144,13 +160,21 @@ fn set_weights_throughput(c: &mut Criterion) {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 let xts = sign_weights(&mut net, BATCH);
+                let cpu0 = cpu_seconds();
                 let start = Instant::now();
                 let accepted = net.chain.submit_batch(xts);
                 let mid = start.elapsed();
+                let cpu1 = cpu_seconds();
                 let record = net.chain.produce_block().unwrap();
                 total += start.elapsed();
+                let cpu2 = cpu_seconds();
                 if std::env::var_os("LOCAL_CHAIN_BENCH_SPLIT").is_some() {
-                    eprintln!("submit {mid:?} block {:?}", start.elapsed() - mid);
+                    eprintln!(
+                        "submit {mid:?} (cpu {:.3} s), block {:?} (cpu {:.3} s)",
+                        cpu1 - cpu0,
+                        start.elapsed() - mid,
+                        cpu2 - cpu1
+                    );
                 }
                 assert!(accepted.iter().all(Result::is_ok));
                 assert_eq!(record.extrinsics.len(), BATCH);

@@ -399,7 +399,7 @@ mod tests {
         let v: Vec<(u16, u16)> = vec![(1, 2), (3, 65535)];
         let bytes = v.encode();
         assert_eq!(Vec::<(u16, u16)>::decode(&bytes).unwrap(), v);
-        let mut extra = bytes.clone();
+        let mut extra = bytes;
         extra.push(0);
         assert_eq!(
             Vec::<(u16, u16)>::decode(&extra),

@@ -564,7 +564,7 @@ mod tests {
         assert!(!xt.verify(&H256([8; 32])));
         let back = Extrinsic::decode(&xt.encode()).unwrap();
         assert_eq!(back, xt);
-        let mut replayed = xt.clone();
+        let mut replayed = xt;
         replayed.nonce = 6;
         assert!(!replayed.verify(&genesis));
         for h in Hyperparameter::ALL {

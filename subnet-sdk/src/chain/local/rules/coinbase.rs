@@ -144,13 +144,13 @@ fn split_dividend(
     let stakers = state.stakers(netuid, hotkey);
     let total: u128 = stakers.iter().map(|(_, s)| u128::from(s.rao())).sum();
     let mut paid = 0u64;
-    if total > 0 {
-        for (coldkey, stake) in &stakers {
-            let part = (u128::from(rest) * u128::from(stake.rao()) / total) as u64;
-            if part > 0 {
-                out.push((*hotkey, *coldkey, part));
-                paid += part;
-            }
+    for (coldkey, stake) in &stakers {
+        let part = (u128::from(rest) * u128::from(stake.rao()))
+            .checked_div(total)
+            .unwrap_or(0) as u64;
+        if part > 0 {
+            out.push((*hotkey, *coldkey, part));
+            paid += part;
         }
     }
     out.push((*hotkey, owner, take + (rest - paid)));
