@@ -35,6 +35,7 @@ pub(crate) const HYPERPARAMETERS: &str = "chain_hyperparameters";
 pub(crate) const STAKES: &str = "chain_stakes";
 pub(crate) const SUBMIT: &str = "chain_submitExtrinsic";
 pub(crate) const SUBSCRIBE_BLOCKS: &str = "chain_subscribeBlocks";
+#[cfg(feature = "node")]
 pub(crate) const BLOCK_NOTIFICATION: &str = "chain_block";
 pub(crate) const UNSUBSCRIBE_BLOCKS: &str = "chain_unsubscribeBlocks";
 
@@ -46,6 +47,7 @@ pub const CODE_RULE: i32 = 1020;
 pub const CODE_STORE: i32 = 1030;
 
 /// The JSON-RPC error code for a chain error.
+#[cfg(feature = "node")]
 pub(crate) fn error_code(e: &ChainError) -> i32 {
     if e.is_refusal() {
         CODE_REFUSED
