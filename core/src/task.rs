@@ -45,6 +45,11 @@ pub trait Task:
     /// How long a validator waits for an answer unless told otherwise.
     const TIMEOUT: Duration = Duration::from_secs(12);
 
+    /// The fields a Synapse-protocol body hash covers, in order: the Python class's
+    /// `required_hash_fields`. Empty (the Python default) binds no field to the signature, so
+    /// set it to the task's inputs when talking to Python peers that declare them.
+    const HASH_FIELDS: &'static [&'static str] = &[];
+
     /// What a miner returns.
     type Response: Serialize
         + DeserializeOwned

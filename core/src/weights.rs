@@ -112,7 +112,10 @@ pub fn normalize_max_weight(x: &[f64], limit: f64) -> Vec<f64> {
     let below = cumsum[n_values.saturating_sub(1)];
     let cutoff_scale = (limit * below - EPSILON) / (1.0 - limit * (len - n_values) as f64);
     let cutoff = cutoff_scale * total;
-    let clipped: Vec<f64> = x.iter().map(|&v| if v > cutoff { cutoff } else { v }).collect();
+    let clipped: Vec<f64> = x
+        .iter()
+        .map(|&v| if v > cutoff { cutoff } else { v })
+        .collect();
     let clipped_total: f64 = clipped.iter().sum();
     clipped.iter().map(|v| v / clipped_total).collect()
 }
@@ -271,13 +274,20 @@ mod tests {
         assert_eq!(normalize_max_weight(&[1.0, 3.0], 0.9), vec![0.25, 0.75]);
         // Too short for the limit or all zero: uniform.
         assert_eq!(normalize_max_weight(&[1.0, 3.0], 0.5), vec![0.5, 0.5]);
-        assert_eq!(normalize_max_weight(&[0.0, 0.0, 0.0], 0.5), vec![1.0 / 3.0; 3]);
+        assert_eq!(
+            normalize_max_weight(&[0.0, 0.0, 0.0], 0.5),
+            vec![1.0 / 3.0; 3]
+        );
     }
 
     #[test]
     fn non_serving_and_zero_scores_are_dropped() {
-        let w = process_weights(&[0.5, 0.0, 0.25, 0.25], &[true, true, false, true], limits(1, 65535))
-            .unwrap();
+        let w = process_weights(
+            &[0.5, 0.0, 0.25, 0.25],
+            &[true, true, false, true],
+            limits(1, 65535),
+        )
+        .unwrap();
         assert_eq!(w, vec![(Uid(0), 2.0 / 3.0), (Uid(3), 1.0 / 3.0)]);
     }
 

@@ -6,9 +6,16 @@
 //! - [`wallet`]: Bittensor-compatible wallets and keyfiles (`~/.bittensor/wallets`).
 //! - [`chain`]: the [`chain::Chain`] trait, the embedded [`chain::LocalChain`] and
 //!   [`chain::NodeClient`] for `subforge node`.
+//! - [`fs`]: crash-safe file writes.
+//! - [`net`]: the axon (a miner's HTTP server) and the dendrite (a validator's client),
+//!   speaking the Bittensor wire protocols.
+//! - [`neuron`]: the miner and validator runtimes.
 //! - `cli` (feature `cli`): the `subforge` command-line tool.
 
 pub mod chain;
+pub mod fs;
+pub mod net;
+pub mod neuron;
 pub mod wallet;
 
 #[cfg(feature = "cli")]

@@ -268,7 +268,11 @@ fn run(input: &EpochInput) -> EpochOutput {
         .map(|u| u.get().saturating_add(p.activity_cutoff) >= block)
         .collect();
     let last_update: Vec<u64> = input.last_update.iter().map(|b| b.get()).collect();
-    let registered: Vec<u64> = input.block_at_registration.iter().map(|b| b.get()).collect();
+    let registered: Vec<u64> = input
+        .block_at_registration
+        .iter()
+        .map(|b| b.get())
+        .collect();
 
     // Stake: threshold filter, I64F64 normalisation, floored to I32F32.
     let mut stake64: Vec<I64F64> = input
@@ -325,11 +329,10 @@ fn run(input: &EpochInput) -> EpochOutput {
     fixed::normalize(&mut active_stake);
 
     // Weights: permit rows, diagonal (owner kept), outdated, commit-reveal, row-normalised.
-    let commit_block: Option<Vec<u64>> = input.commit_reveal.as_ref().map(|cr| {
-        cr.iter()
-            .map(|c| c.map_or(u64::MAX, Block::get))
-            .collect()
-    });
+    let commit_block: Option<Vec<u64>> = input
+        .commit_reveal
+        .as_ref()
+        .map(|cr| cr.iter().map(|c| c.map_or(u64::MAX, Block::get)).collect());
     let mut weights: Vec<Row> = input
         .weights
         .iter()
@@ -338,57 +341,73 @@ fn run(input: &EpochInput) -> EpochOutput {
             if forbidden(i) {
                 return Vec::new();
             }
-            row.iter()
-                .filter(|&&(j, _)| {
-                    let j = usize::from(j);
-                    (i != j || owner == Some(i))
-                        && last_update[i] > registered[j]
-                        && commit_block.as_ref().is_none_or(|cb| cb[i] >= registered[j])
-                })
-                .map(|&(j, w)| (j, fixed::from_u16(w)))
-                .collect()
+            let mut out = Vec::with_capacity(row.len());
+            out.extend(
+                row.iter()
+                    .filter(|&&(j, _)| {
+                        let j = usize::from(j);
+                        (i != j || owner == Some(i))
+                            && last_update[i] > registered[j]
+                            && commit_block
+                                .as_ref()
+                                .is_none_or(|cb| cb[i] >= registered[j])
+                    })
+                    .map(|&(j, w)| (j, fixed::from_u16(w))),
+            );
+            out
         })
         .collect();
     sparse::row_normalize(&mut weights);
 
     // Consensus, clipping, validator trust, incentive.
     let consensus = weighted_median_cols(&active_stake, &weights, n, kappa_proportion(p.kappa));
-    let clipped = sparse::col_clip(&weights, &consensus);
-    let validator_trust = sparse::row_sums(&clipped);
-    let mut incentive = sparse::col_weighted_sums(&clipped, &active_stake, n);
+    let (validator_trust, mut incentive) = sparse::clip_sums(&weights, &consensus, &active_stake);
     fixed::normalize(&mut incentive);
 
-    // Bonds and dividends.
+    // Bonds and dividends. The weights for bonds are the weights themselves (penalty 0), the
+    // clipped weights (penalty 1), or an interpolation.
     let penalty = fixed::u16_proportion_to_fixed(p.bonds_penalty);
-    let weights_for_bonds = sparse::interpolate(&weights, &clipped, n, penalty);
+    let weights_for_bonds = if penalty == ZERO {
+        weights
+    } else if penalty == fixed::ONE {
+        sparse::col_clip_in_place(&mut weights, &consensus);
+        weights
+    } else {
+        let clipped = sparse::col_clip(&weights, &consensus);
+        sparse::interpolate(&weights, &clipped, n, penalty)
+    };
     let last_tempo = if input.last_epoch_block.get() == 0 {
         block.saturating_sub(u64::from(p.tempo))
     } else {
         input.last_epoch_block.get().saturating_add(1)
     };
     let ema_alpha = bonds::moving_average_alpha(p.bonds_moving_average);
-    let load_bonds = |scale: bool| -> Vec<Row> {
-        input
-            .bonds
-            .iter()
-            .map(|row| {
+    let by_u16_max = fixed::Divider::new(fixed::from_u16(u16::MAX));
+    // Stored bonds on miners registered since the last epoch are dropped. Yuma3 reads them
+    // as proportions (`/ 65535`), classic as the stored integers.
+    let stored_bonds: Vec<Row> = input
+        .bonds
+        .iter()
+        .map(|row| {
+            let mut out = Vec::with_capacity(row.len());
+            out.extend(
                 row.iter()
                     .filter(|&&(j, _)| last_tempo > registered[usize::from(j)])
                     .map(|&(j, b)| {
                         let v = fixed::from_u16(b);
-                        (j, if scale { div(v, fixed::from_u16(u16::MAX)) } else { v })
-                    })
-                    .collect()
-            })
-            .collect()
-    };
+                        (j, if p.yuma3 { by_u16_max.div(v) } else { v })
+                    }),
+            );
+            out
+        })
+        .collect();
     let (ema_bonds, dividends) = if p.yuma3 {
         let liquid = p
             .liquid_alpha
             .then(|| LiquidAlpha::new(p.alpha_low, p.alpha_high, p.alpha_sigmoid_steepness));
         bonds::yuma3(
             &weights_for_bonds,
-            &load_bonds(true),
+            stored_bonds,
             &consensus,
             &incentive,
             &active_stake,
@@ -397,8 +416,8 @@ fn run(input: &EpochInput) -> EpochOutput {
         )
     } else {
         bonds::classic(
-            &weights_for_bonds,
-            load_bonds(false),
+            weights_for_bonds,
+            stored_bonds,
             &incentive,
             &active_stake,
             ema_alpha,
@@ -443,14 +462,17 @@ fn run(input: &EpochInput) -> EpochOutput {
             })
             .collect()
     };
-    let to_u16 = |v: &[I32F32]| -> Vec<u16> { v.iter().map(|&x| fixed_proportion_to_u16(x)).collect() };
+    let to_u16 =
+        |v: &[I32F32]| -> Vec<u16> { v.iter().map(|&x| fixed_proportion_to_u16(x)).collect() };
 
     let bonds_out: Vec<Vec<(u16, u16)>> = ema_bonds
         .iter()
         .zip(&new_permit)
         .map(|(row, &permit)| {
             if permit {
-                row.iter().map(|&(j, v)| (j, fixed_proportion_to_u16(v))).collect()
+                row.iter()
+                    .map(|&(j, v)| (j, fixed_proportion_to_u16(v)))
+                    .collect()
             } else {
                 Vec::new()
             }
@@ -499,6 +521,35 @@ mod tests {
         let s = [ZERO, I32F32::from_num(0.5), I32F32::from_num(0.5)];
         assert_eq!(top_k_nonzero(&s, 5), [false, true, true]);
         assert_eq!(top_k_nonzero(&s, 3), [false, true, true]);
+    }
+
+    #[test]
+    fn empty_and_single_subnets_run() {
+        let out = epoch(&EpochInput::default()).unwrap();
+        assert!(out.emission.is_empty());
+        for yuma3 in [false, true] {
+            let input = EpochInput {
+                params: EpochParams {
+                    yuma3,
+                    liquid_alpha: yuma3,
+                    ..EpochParams::default()
+                },
+                block: Block(2),
+                stake: vec![Balance::from_rao(5)],
+                last_update: vec![Block(1)],
+                block_at_registration: vec![Block(0)],
+                owner: Some(Uid(0)),
+                validator_permit: vec![true],
+                weights: vec![vec![(0, 65535)]],
+                bonds: vec![vec![(0, 65535)]],
+                emission: Balance::from_rao(1000),
+                ..EpochInput::default()
+            };
+            let out = epoch(&input).unwrap();
+            // The owner keeps its self-weight: it is its own miner and validator.
+            assert_eq!(out.incentive, [65535]);
+            assert!((999..=1000).contains(&out.emission[0].rao()));
+        }
     }
 
     #[test]

@@ -14,17 +14,37 @@ pub fn weighted_median(
     score: &[I32F32],
     partition: &[usize],
     minority: I32F32,
-    mut lo: I32F32,
-    mut hi: I32F32,
+    lo: I32F32,
+    hi: I32F32,
 ) -> I32F32 {
     if stake.len() != score.len() {
         return ZERO;
     }
     let at = |v: &[I32F32], i: usize| v.get(i).copied().unwrap_or(ZERO);
-    let mut current: Vec<usize> = partition.to_vec();
-    let mut lower: Vec<usize> = Vec::new();
-    let mut upper: Vec<usize> = Vec::new();
-    let limit = partition.len();
+    let mut scratch = Scratch::default();
+    scratch
+        .current
+        .extend(partition.iter().map(|&i| (at(score, i), at(stake, i))));
+    median_in(&mut scratch, minority, lo, hi)
+}
+
+/// Buffers reused from column to column: `(score, stake)` pairs in partition order.
+#[derive(Debug, Default)]
+struct Scratch {
+    current: Vec<(I32F32, I32F32)>,
+    lower: Vec<(I32F32, I32F32)>,
+    upper: Vec<(I32F32, I32F32)>,
+}
+
+/// The chain's quickselect on the partition held in `scratch.current`: the middle element is
+/// the pivot, elements equal to it are set aside, the halves keep their order.
+fn median_in(scratch: &mut Scratch, minority: I32F32, mut lo: I32F32, mut hi: I32F32) -> I32F32 {
+    let Scratch {
+        current,
+        lower,
+        upper,
+    } = scratch;
+    let limit = current.len();
     let mut iterations = 0usize;
     loop {
         let n = current.len();
@@ -32,35 +52,31 @@ pub fn weighted_median(
             return ZERO;
         }
         if n == 1 {
-            return at(score, current[0]);
+            return current[0].0;
         }
-        let pivot = at(score, current[n / 2]);
+        let pivot = current[n / 2].0;
         let mut lo_stake = ZERO;
         let mut hi_stake = ZERO;
-        for &idx in &current {
-            let s = at(score, idx);
-            if s == pivot {
-                continue;
-            }
+        lower.clear();
+        upper.clear();
+        for &(s, st) in current.iter() {
             if s < pivot {
-                lo_stake = lo_stake.saturating_add(at(stake, idx));
-                lower.push(idx);
-            } else {
-                hi_stake = hi_stake.saturating_add(at(stake, idx));
-                upper.push(idx);
+                lo_stake = lo_stake.saturating_add(st);
+                lower.push((s, st));
+            } else if s > pivot {
+                hi_stake = hi_stake.saturating_add(st);
+                upper.push((s, st));
             }
         }
         if minority < lo.saturating_add(lo_stake) && !lower.is_empty() {
-            std::mem::swap(&mut current, &mut lower);
+            std::mem::swap(current, lower);
             hi = lo.saturating_add(lo_stake);
         } else if hi.saturating_sub(hi_stake) <= minority && !upper.is_empty() {
-            std::mem::swap(&mut current, &mut upper);
+            std::mem::swap(current, upper);
             lo = hi.saturating_sub(hi_stake);
         } else {
             return pivot;
         }
-        lower.clear();
-        upper.clear();
         iterations += 1;
         if iterations > limit {
             return ZERO;
@@ -82,32 +98,45 @@ pub(crate) fn weighted_median_cols(
     let stake_sum = sum(use_stake.iter().copied());
     let minority = stake_sum.saturating_sub(majority);
     let m = use_stake.len();
-    let partition: Vec<usize> = (0..m).collect();
 
     // Column-major scores: column j occupies use_score[j*m .. (j+1)*m].
     let mut use_score = vec![ZERO; n * m];
+    let mut entries = vec![0u32; n];
     let mut k = 0usize;
     for (&s, row) in stake.iter().zip(rows) {
         if s > ZERO {
             for &(c, v) in row {
                 if let Some(cell) = use_score.get_mut(usize::from(c) * m + k) {
                     *cell = v;
+                    entries[usize::from(c)] += 1;
                 }
             }
             k += 1;
         }
     }
+    let mut scratch = Scratch::default();
     (0..n)
         .map(|j| {
+            // A column nobody weighted is all zeros, whose median is zero.
+            if entries[j] == 0 {
+                return ZERO;
+            }
+            scratch.current.clear();
             let col = &use_score[j * m..(j + 1) * m];
-            weighted_median(&use_stake, col, &partition, minority, ZERO, stake_sum)
+            scratch
+                .current
+                .extend(col.iter().copied().zip(use_stake.iter().copied()));
+            median_in(&mut scratch, minority, ZERO, stake_sum)
         })
         .collect()
 }
 
 /// `kappa` as the chain reads it: `kappa / 65535`, truncated.
 pub(crate) fn kappa_proportion(kappa: u16) -> I32F32 {
-    div(super::fixed::from_u16(kappa), super::fixed::from_u16(u16::MAX))
+    div(
+        super::fixed::from_u16(kappa),
+        super::fixed::from_u16(u16::MAX),
+    )
 }
 
 #[cfg(test)]
@@ -122,7 +151,14 @@ mod tests {
         let stake: Vec<I32F32> = stake.iter().map(|&x| f(x)).collect();
         let score: Vec<I32F32> = score.iter().map(|&x| f(x)).collect();
         let idx: Vec<usize> = (0..stake.len()).collect();
-        weighted_median(&stake, &score, &idx, f(minority), ZERO, sum(stake.iter().copied()))
+        weighted_median(
+            &stake,
+            &score,
+            &idx,
+            f(minority),
+            ZERO,
+            sum(stake.iter().copied()),
+        )
     }
 
     #[test]

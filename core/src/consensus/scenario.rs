@@ -248,7 +248,9 @@ pub enum ScenarioError {
         found: usize,
     },
     /// An event's block is earlier than the one before it.
-    #[error("scenario event {event} is at block {block}, before the previous event's block {previous}")]
+    #[error(
+        "scenario event {event} is at block {block}, before the previous event's block {previous}"
+    )]
     BlockOrder {
         /// The event's index.
         event: usize,
@@ -556,7 +558,10 @@ mod tests {
         let reports = simulate(text).unwrap();
         assert_eq!(reports.len(), 2);
         assert_eq!(reports[1].block, 1);
-        assert_eq!(reports[1].output.incentive[2], reports[1].output.incentive[3]);
+        assert_eq!(
+            reports[1].output.incentive[2],
+            reports[1].output.incentive[3]
+        );
     }
 
     #[test]

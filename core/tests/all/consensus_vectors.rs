@@ -8,7 +8,8 @@ use subforge_core::consensus::{EpochOutput, block_emission};
 
 const V1: &str = include_str!("../../../docs/consensus/v1-ten-self-weights.json");
 const V2: &str = include_str!("../../../docs/consensus/v2-bonds-classic.json");
-const V4_NO_WEIGHTS: &str = include_str!("../../../docs/consensus/v4-two-validators-no-weights.json");
+const V4_NO_WEIGHTS: &str =
+    include_str!("../../../docs/consensus/v4-two-validators-no-weights.json");
 const V4_SHORT_PERMITS: &str = include_str!("../../../docs/consensus/v4-short-permit-vector.json");
 const V4_TWO_SERVERS: &str = include_str!("../../../docs/consensus/v4-two-servers.json");
 const V4_SPLIT: &str = include_str!("../../../docs/consensus/v4-split-weights.json");
@@ -70,7 +71,10 @@ fn v2_classic_bonds_over_eight_epochs() {
     ];
     for (block, col, want) in bonds {
         let got: Vec<u16> = (0..4).map(|v| bond(by_block(block), v, col)).collect();
-        assert_eq!(got, want, "bonds on uid {col} after the epoch at block {block}");
+        assert_eq!(
+            got, want,
+            "bonds on uid {col} after the epoch at block {block}"
+        );
     }
     let emissions: [(u64, [u64; 8]); 7] = [
         (
@@ -82,14 +86,27 @@ fn v2_classic_bonds_over_eight_epochs() {
         (
             3,
             [
-                44998351, 101110561, 151667215, 202223870, 49998779, 100000610, 149996337, 200004272,
+                44998351, 101110561, 151667215, 202223870, 49998779, 100000610, 149996337,
+                200004272,
             ],
         ),
         (5, [99999999, 199999999, 299999999, 399999999, 0, 0, 0, 0]),
-        (6, [36443733, 81898628, 163565493, 218092144, 0, 0, 0, 500000000]),
-        (7, [32799427, 73706612, 168638129, 224855830, 0, 0, 0, 500000000]),
-        (8, [29518068, 66336137, 173203134, 230942659, 0, 0, 0, 500000000]),
-        (9, [26565175, 59701871, 177311856, 236421095, 0, 0, 0, 500000000]),
+        (
+            6,
+            [36443733, 81898628, 163565493, 218092144, 0, 0, 0, 500000000],
+        ),
+        (
+            7,
+            [32799427, 73706612, 168638129, 224855830, 0, 0, 0, 500000000],
+        ),
+        (
+            8,
+            [29518068, 66336137, 173203134, 230942659, 0, 0, 0, 500000000],
+        ),
+        (
+            9,
+            [26565175, 59701871, 177311856, 236421095, 0, 0, 0, 500000000],
+        ),
     ];
     for (block, want) in emissions {
         assert_eq!(emission(by_block(block)), want, "emission at block {block}");
@@ -110,7 +127,12 @@ fn v3_scenario(validators: &[u16], servers: &[u16], server_self: bool) -> Scenar
     }
     let mut events = vec![epoch_at(1)];
     for &v in validators {
-        events.push(weights_at(1, v, servers.to_vec(), vec![u16::MAX / 512; servers.len()]));
+        events.push(weights_at(
+            1,
+            v,
+            servers.to_vec(),
+            vec![u16::MAX / 512; servers.len()],
+        ));
     }
     if server_self {
         for &s in servers {
@@ -232,7 +254,13 @@ fn v4_direct_state() {
     assert_eq!(out.dividends[..3], [16383, 16383, 32767]);
     assert_eq!(
         emission(&out),
-        [125_000_000, 125_000_000, 250_000_000, 250_000_000, 250_000_000]
+        [
+            125_000_000,
+            125_000_000,
+            250_000_000,
+            250_000_000,
+            250_000_000
+        ]
     );
     assert_eq!(out.consensus[3..], [32767, 32767]);
 
@@ -244,12 +272,11 @@ fn assert_dividends(reports: &[EpochReport], want: &[[f64; 3]]) {
     // The first report is the setup epoch; steps follow.
     assert_eq!(reports.len(), want.len() + 1);
     for (step, (r, w)) in reports[1..].iter().zip(want).enumerate() {
-        for v in 0..3 {
+        for (v, want) in w.iter().enumerate() {
             let got = f64::from(r.output.dividends[v]) / 65535.0;
             assert!(
-                (got - w[v]).abs() <= 1e-3,
-                "epoch {step} validator {v}: dividends {got}, want {}",
-                w[v]
+                (got - want).abs() <= 1e-3,
+                "epoch {step} validator {v}: dividends {got}, want {want}"
             );
         }
     }
@@ -333,11 +360,20 @@ fn v5_yuma3_without_liquid_alpha_is_exact() {
             [0.3495, 0.3495, 0.3009],
         ],
     );
-    assert_eq!(emission(&r[0].output), [329999999, 329999999, 339999999, 0, 0]);
+    assert_eq!(
+        emission(&r[0].output),
+        [329999999, 329999999, 339999999, 0, 0]
+    );
     let a_on_s1: Vec<u16> = r[1..].iter().map(|x| bond(&x.output, 0, 3)).collect();
     assert_eq!(a_on_s1, [1638, 3235, 4792, 6310, 7790, 9233]);
-    assert_eq!((bond(&r[3].output, 2, 3), bond(&r[3].output, 2, 4)), (3154, 1638));
-    assert_eq!((bond(&r[6].output, 2, 3), bond(&r[6].output, 2, 4)), (7715, 1518));
+    assert_eq!(
+        (bond(&r[3].output, 2, 3), bond(&r[3].output, 2, 4)),
+        (3154, 1638)
+    );
+    assert_eq!(
+        (bond(&r[6].output, 2, 3), bond(&r[6].output, 2, 4)),
+        (7715, 1518)
+    );
     assert_eq!(r[1].output.dividends[..3], [21626, 21626, 22281]);
     assert_eq!(r[3].output.dividends[..3], [24470, 24470, 16593]);
     assert_eq!(r[6].output.dividends[..3], [22907, 22907, 19720]);
@@ -356,11 +392,20 @@ fn v6_liquid_alpha_with_equal_bounds_is_the_fixed_rate() {
     let mut fixed = Scenario::from_json(V5_SWITCH).unwrap();
     fixed.hyperparameters.liquid_alpha = false;
     fixed.hyperparameters.bonds_moving_average = 900_000;
-    for (a, b) in liquid.run().unwrap().iter().zip(fixed.run().unwrap().iter()) {
+    for (a, b) in liquid
+        .run()
+        .unwrap()
+        .iter()
+        .zip(fixed.run().unwrap().iter())
+    {
         for v in 0..3 {
             for s in [3, 4] {
                 let (x, y) = (bond(&a.output, v, s), bond(&b.output, v, s));
-                assert!(x.abs_diff(y) <= 66, "block {} bond {v}->{s}: {x} vs {y}", a.block);
+                assert!(
+                    x.abs_diff(y) <= 66,
+                    "block {} bond {v}->{s}: {x} vs {y}",
+                    a.block
+                );
             }
         }
     }
@@ -372,10 +417,18 @@ fn block_emission_halves_at_each_threshold() {
     assert_eq!(block_emission(0), TAO);
     // Issuance 21M·(1 − 2^−k) TAO starts the k-th halving.
     for k in 1..=10u32 {
-        let threshold = 21_000_000 * TAO - (21_000_000 * TAO >> k);
-        assert_eq!(block_emission(threshold - 1), TAO >> (k - 1), "just before halving {k}");
+        let threshold = 21_000_000 * TAO - ((21_000_000 * TAO) >> k);
+        assert_eq!(
+            block_emission(threshold - 1),
+            TAO >> (k - 1),
+            "just before halving {k}"
+        );
         assert_eq!(block_emission(threshold), TAO >> k, "at halving {k}");
-        assert_eq!(block_emission(threshold + 1), TAO >> k, "just after halving {k}");
+        assert_eq!(
+            block_emission(threshold + 1),
+            TAO >> k,
+            "just after halving {k}"
+        );
     }
     assert_eq!(block_emission(10_500_000 * TAO), 500_000_000);
     assert_eq!(block_emission(15_750_000 * TAO), 250_000_000);

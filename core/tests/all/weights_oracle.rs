@@ -4,7 +4,9 @@
 use parity_scale_codec::Encode;
 use proptest::prelude::*;
 use sp_core::crypto::AccountId32;
-use subforge_core::weights::{WeightLimits, commit_hash, process_weights, quantize, stored_weights};
+use subforge_core::weights::{
+    WeightLimits, commit_hash, process_weights, quantize, stored_weights,
+};
 use subforge_core::{AccountId, NetUid, Uid};
 
 fn chain_hash(
@@ -16,7 +18,14 @@ fn chain_hash(
     version_key: u64,
 ) -> [u8; 32] {
     let who = AccountId32::new(key);
-    let tuple = (who, netuid, uids.to_vec(), values.to_vec(), salt.to_vec(), version_key);
+    let tuple = (
+        who,
+        netuid,
+        uids.to_vec(),
+        values.to_vec(),
+        salt.to_vec(),
+        version_key,
+    );
     sp_core::hashing::blake2_256(&tuple.encode())
 }
 
@@ -39,7 +48,14 @@ fn commit_hash_matches_the_chain_for_long_vectors() {
         let uids: Vec<u16> = (0..len).map(|i| i as u16).collect();
         let values: Vec<u16> = (0..len).map(|i| (i * 7 % 65536) as u16).collect();
         assert_eq!(
-            commit_hash(&AccountId([9; 32]), NetUid(1), &uids, &values, &[], u64::MAX),
+            commit_hash(
+                &AccountId([9; 32]),
+                NetUid(1),
+                &uids,
+                &values,
+                &[],
+                u64::MAX
+            ),
             chain_hash([9; 32], 1, &uids, &values, &[], u64::MAX),
             "length {len}"
         );

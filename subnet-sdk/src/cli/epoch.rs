@@ -41,11 +41,11 @@ pub(crate) fn run(args: EpochArgs, _global: &GlobalOpts) -> anyhow::Result<()> {
 fn simulate(path: &PathBuf) -> anyhow::Result<()> {
     let shown = path.display();
     let text = read_limited(path).with_context(|| format!("cannot read scenario {shown}"))?;
-    let scenario = Scenario::from_json(&text).with_context(|| format!("scenario {shown}"))?;
+    let scenario = Scenario::from_json(&text).with_context(|| shown.to_string())?;
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     for report in scenario.replay() {
-        let report = report.with_context(|| format!("scenario {shown}"))?;
+        let report = report.with_context(|| shown.to_string())?;
         serde_json::to_writer(&mut out, &report)?;
         out.write_all(b"\n")?;
     }

@@ -7,9 +7,7 @@
 //! the first of `secretPhrase`, `secretSeed`, `privateKey`, `ss58Address` that is present.
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{Map, Value};
 use subforge_core::AccountId;
@@ -21,7 +19,6 @@ use super::encryption::{self, DecryptError, Encryption};
 
 /// Keyfiles hold secrets: only the owner may read them.
 const FILE_MODE: u32 = 0o600;
-const DIR_MODE: u32 = 0o700;
 /// No keyfile is anywhere near this large; a larger file is refused unread.
 const MAX_KEYFILE_BYTES: u64 = 64 * 1024;
 const SR25519: u64 = 1;
@@ -227,77 +224,24 @@ fn read_bytes(path: &Path) -> Result<Zeroizing<Vec<u8>>, WalletError> {
 /// Writes `data` to `path` with mode 0600, atomically: the old file stays whole until the new
 /// one is complete on disk. Refuses to replace an existing file unless `overwrite`.
 pub fn write(path: &Path, data: &[u8], overwrite: bool) -> Result<(), WalletError> {
-    let io = |source| WalletError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    if !overwrite && fs::symlink_metadata(path).is_ok() {
-        return Err(WalletError::AlreadyExists {
-            path: path.to_owned(),
-        });
-    }
-    let dir = path.parent().ok_or_else(|| WalletError::Malformed {
-        path: path.to_owned(),
-        reason: "a keyfile path needs a parent folder".into(),
-    })?;
-    create_private_dir(dir)?;
-    let tmp = temp_path(path);
-    let result = (|| {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(FILE_MODE)
-            .open(&tmp)?;
-        // `mode` is filtered by the umask; make 0600 exact.
-        file.set_permissions(fs::Permissions::from_mode(FILE_MODE))?;
-        file.write_all(data)?;
-        file.sync_all()?;
-        if !overwrite && fs::symlink_metadata(path).is_ok() {
-            return Err(std::io::Error::from(std::io::ErrorKind::AlreadyExists));
-        }
-        fs::rename(&tmp, path)?;
-        fs::File::open(dir)?.sync_all()
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(if e.kind() == std::io::ErrorKind::AlreadyExists {
+    crate::fs::write_atomic(path, data, FILE_MODE, overwrite).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AlreadyExists {
             WalletError::AlreadyExists {
                 path: path.to_owned(),
             }
         } else {
-            io(e)
-        });
-    }
-    Ok(())
-}
-
-fn temp_path(path: &Path) -> PathBuf {
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    let mut salt = [0u8; 6];
-    let _ = getrandom::getrandom(&mut salt);
-    name.push(format!(".{}.tmp", hex::encode(salt)));
-    path.with_file_name(name)
-}
-
-fn create_private_dir(dir: &Path) -> Result<(), WalletError> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(DIR_MODE)
-        .create(dir)
-        .map_err(|source| WalletError::Io {
-            path: dir.to_owned(),
-            source,
-        })
+            WalletError::Io {
+                path: path.to_owned(),
+                source,
+            }
+        }
+    })
 }
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
 
     fn no_password() -> impl FnMut() -> Result<Zeroizing<String>, WalletError> {

@@ -329,7 +329,7 @@ impl Wallet {
             .filter_map(Result::ok)
             .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
             .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| !n.ends_with("pub.txt") && !n.ends_with(".tmp") && !n.starts_with('.'))
+            .filter(|n| !n.ends_with("pub.txt") && !n.starts_with('.'))
             .collect();
         names.sort();
         Ok(names)

@@ -8,10 +8,13 @@
 //!   so every node has the same unlimited corpus without a download.
 //! - [`generate`]: challenges cut from editions of the corpus that no miner trained on.
 //! - [`miner`]: built-in miners: n-gram models whose order sets their quality, and a junk miner.
+//! - `llm` (feature `llm`, on by default): a miner backed by any OpenAI-compatible endpoint.
 //! - [`scoring`]: ROUGE-L F1, pure and deterministic (also built as a WASM module).
 
 pub mod corpus;
 pub mod generate;
+#[cfg(feature = "llm")]
+pub mod llm;
 pub mod miner;
 pub mod ngram;
 pub mod scoring;
