@@ -4,12 +4,15 @@
 //! (task, miner handler, scorer; see [`subforge_core`]) and a running network.
 //!
 //! - [`wallet`]: Bittensor-compatible wallets and keyfiles (`~/.bittensor/wallets`).
+//! - [`chain`]: the [`chain::Chain`] trait, the embedded [`chain::LocalChain`] and
+//!   [`chain::NodeClient`] for `subforge node`.
 //! - [`fs`]: crash-safe file writes.
 //! - [`net`]: the axon (a miner's HTTP server) and the dendrite (a validator's client),
 //!   speaking the Bittensor wire protocols.
 //! - [`neuron`]: the miner and validator runtimes.
 //! - `cli` (feature `cli`): the `subforge` command-line tool.
 
+pub mod chain;
 pub mod fs;
 pub mod net;
 pub mod neuron;

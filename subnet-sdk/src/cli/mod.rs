@@ -3,7 +3,14 @@
 //! Each command group is a module with a clap `Args` struct and a `run` function. Errors reach
 //! the user as one line, `error: <what went wrong>`, and a non-zero exit status.
 
+mod chain_opts;
 mod epoch;
+mod metagraph;
+mod node;
+mod register;
+mod stake;
+mod subnet;
+mod transfer;
 mod wallet;
 
 use std::path::PathBuf;
@@ -33,6 +40,18 @@ pub(crate) struct GlobalOpts {
 enum Command {
     /// Create, restore, list and show wallets (coldkeys and hotkeys).
     Wallet(wallet::WalletArgs),
+    /// Run a local chain and serve it over JSON-RPC (HTTP and WebSocket).
+    Node(node::NodeArgs),
+    /// Create and list subnets; read and set hyperparameters.
+    Subnet(subnet::SubnetArgs),
+    /// Register a hotkey on a subnet by burning the registration price.
+    Register(register::RegisterArgs),
+    /// Add, remove and show stake.
+    Stake(stake::StakeArgs),
+    /// Send free balance to another account.
+    Transfer(transfer::TransferArgs),
+    /// Show a subnet's metagraph.
+    Metagraph(metagraph::MetagraphArgs),
     /// Run Yuma Consensus epochs offline (`epoch simulate --scenario FILE`).
     Epoch(epoch::EpochArgs),
 }
@@ -42,6 +61,12 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Wallet(args) => wallet::run(args, &cli.global),
+        Command::Node(args) => node::run(args, &cli.global),
+        Command::Subnet(args) => subnet::run(args, &cli.global),
+        Command::Register(args) => register::run(args, &cli.global),
+        Command::Stake(args) => stake::run(args, &cli.global),
+        Command::Transfer(args) => transfer::run(args, &cli.global),
+        Command::Metagraph(args) => metagraph::run(args, &cli.global),
         Command::Epoch(args) => epoch::run(args, &cli.global),
     };
     match result {
@@ -54,7 +79,6 @@ pub fn main() -> ExitCode {
 }
 
 /// A multi-threaded tokio runtime for commands that need async.
-#[allow(dead_code)]
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

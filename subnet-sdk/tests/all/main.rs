@@ -2,6 +2,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod chain_extrinsics;
+mod chain_node;
+mod chain_rules;
+mod chain_support;
+mod cli_chain;
 mod cli_epoch;
 mod cli_wallet;
 mod net_axon;

@@ -1,0 +1,160 @@
+//! [`NodeClient`]: the [`Chain`] of a `subforge node`, over JSON-RPC on a WebSocket.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use jsonrpsee::core::client::{ClientT, SubscriptionClientT};
+use jsonrpsee::core::params::ArrayParams;
+use jsonrpsee::rpc_params;
+use jsonrpsee::ws_client::{WsClient, WsClientBuilder};
+use serde::de::DeserializeOwned;
+use subforge_core::identity::AccountId;
+use subforge_core::{Block, Coldkey, Hyperparameters, Metagraph, NetUid};
+
+use super::Chain;
+use super::codec::Encode;
+use super::error::ChainError;
+use super::extrinsic::{Extrinsic, H256, MAX_EXTRINSIC_SIZE};
+use super::rpc;
+use super::types::{AccountInfo, BlockRecord, ChainInfo, Header, Receipt, StakeInfo, SubnetInfo};
+
+/// Largest response the client accepts (a full metagraph of 256 uids with weights fits easily).
+const MAX_RESPONSE_SIZE: u32 = 64 * 1024 * 1024;
+
+/// A connection to `subforge node` (`ws://127.0.0.1:9944` by default) implementing [`Chain`].
+///
+/// Cheap to clone; clones share the connection.
+#[derive(Debug, Clone)]
+pub struct NodeClient {
+    client: Arc<WsClient>,
+    genesis: H256,
+    url: String,
+}
+
+fn transport(e: jsonrpsee::core::ClientError) -> ChainError {
+    match e {
+        jsonrpsee::core::ClientError::Call(obj) => {
+            rpc::chain_error(obj.code(), obj.message(), obj.data().map(|d| d.get()))
+        }
+        other => ChainError::Connection {
+            message: other.to_string(),
+        },
+    }
+}
+
+impl NodeClient {
+    /// Connects to a node at `url` (`ws://host:port`).
+    pub async fn connect(url: &str) -> Result<Self, ChainError> {
+        let client = WsClientBuilder::default()
+            .max_request_size(4 * MAX_EXTRINSIC_SIZE as u32)
+            .max_response_size(MAX_RESPONSE_SIZE)
+            .request_timeout(Duration::from_secs(120))
+            .connection_timeout(Duration::from_secs(10))
+            .build(url)
+            .await
+            .map_err(|e| ChainError::Connection {
+                message: format!("{url}: {e}"),
+            })?;
+        let info: ChainInfo = client
+            .request(rpc::INFO, rpc_params![])
+            .await
+            .map_err(transport)?;
+        Ok(Self {
+            client: Arc::new(client),
+            genesis: info.genesis_hash,
+            url: url.to_owned(),
+        })
+    }
+
+    /// The node's address.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: ArrayParams,
+    ) -> Result<T, ChainError> {
+        self.client.request(method, params).await.map_err(transport)
+    }
+}
+
+#[async_trait]
+impl Chain for NodeClient {
+    async fn info(&self) -> Result<ChainInfo, ChainError> {
+        self.call(rpc::INFO, rpc_params![]).await
+    }
+
+    async fn genesis_hash(&self) -> Result<H256, ChainError> {
+        Ok(self.genesis)
+    }
+
+    async fn current_block(&self) -> Result<Block, ChainError> {
+        Ok(self.info().await?.best_block)
+    }
+
+    async fn block_headers(&self) -> Result<BoxStream<'static, Header>, ChainError> {
+        let sub = self
+            .client
+            .subscribe::<Header, _>(
+                rpc::SUBSCRIBE_BLOCKS,
+                rpc_params![],
+                rpc::UNSUBSCRIBE_BLOCKS,
+            )
+            .await
+            .map_err(transport)?;
+        Ok(sub
+            .take_while(|h| futures::future::ready(h.is_ok()))
+            .filter_map(|h| futures::future::ready(h.ok()))
+            .boxed())
+    }
+
+    async fn block(&self, number: Block) -> Result<BlockRecord, ChainError> {
+        self.call(rpc::GET_BLOCK, rpc_params![number.0]).await
+    }
+
+    async fn receipt(&self, extrinsic: H256) -> Result<Option<Receipt>, ChainError> {
+        self.call(rpc::GET_RECEIPT, rpc_params![extrinsic]).await
+    }
+
+    async fn account(&self, account: &AccountId) -> Result<AccountInfo, ChainError> {
+        self.call(rpc::GET_ACCOUNT, rpc_params![account]).await
+    }
+
+    async fn next_nonce(&self, account: &AccountId) -> Result<u64, ChainError> {
+        self.call(rpc::NEXT_NONCE, rpc_params![account]).await
+    }
+
+    async fn subnets(&self) -> Result<Vec<SubnetInfo>, ChainError> {
+        self.call(rpc::SUBNETS, rpc_params![]).await
+    }
+
+    async fn subnet(&self, netuid: NetUid) -> Result<SubnetInfo, ChainError> {
+        self.call(rpc::SUBNET, rpc_params![netuid]).await
+    }
+
+    async fn metagraph(&self, netuid: NetUid) -> Result<Metagraph, ChainError> {
+        let m: Metagraph = self.call(rpc::METAGRAPH, rpc_params![netuid]).await?;
+        m.validate().map_err(|e| ChainError::Connection {
+            message: format!("the node sent an inconsistent metagraph: {e}"),
+        })?;
+        Ok(m)
+    }
+
+    async fn hyperparameters(&self, netuid: NetUid) -> Result<Hyperparameters, ChainError> {
+        self.call(rpc::HYPERPARAMETERS, rpc_params![netuid]).await
+    }
+
+    async fn stakes(&self, coldkey: &Coldkey) -> Result<Vec<StakeInfo>, ChainError> {
+        self.call(rpc::STAKES, rpc_params![coldkey]).await
+    }
+
+    async fn submit(&self, extrinsic: Extrinsic) -> Result<Receipt, ChainError> {
+        let hex = format!("0x{}", hex::encode(extrinsic.encode()));
+        self.call(rpc::SUBMIT, rpc_params![hex]).await
+    }
+}
