@@ -3,10 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::bonds::{self, LiquidAlpha};
-use super::fixed::{self, I32F32, I64F64, I96F32, ZERO, div, div64, fixed_proportion_to_u16};
+use super::bonds::{self, LiquidAlpha, StoredBonds};
+use super::fixed::{
+    self, I32F32, I64F64, I96F32, ZERO, div, div64, fixed_proportion_to_u16, mul_bits,
+};
 use super::median::{kappa_proportion, weighted_median_cols};
-use super::sparse::{self, Row};
+use super::sparse::{self, Matrix};
 use crate::chain::{Balance, Block, Hyperparameters, Uid};
 
 /// The subnet settings the epoch reads.
@@ -223,9 +225,23 @@ impl EpochInput {
         {
             return Err(EpochError::OwnerOutOfRange { owner, n });
         }
-        let mut seen = vec![u32::MAX; n];
+        // A row with strictly ascending uids, the last below n, is fine; any other row is
+        // searched for its first bad entry.
+        let mut seen: Vec<u32> = Vec::new();
         for (field, rows) in [("weights", &self.weights), ("bonds", &self.bonds)] {
             for (row, entries) in rows.iter().enumerate() {
+                let mut last: i32 = -1;
+                let mut ascending = true;
+                for &(uid, _) in entries {
+                    ascending &= i32::from(uid) > last;
+                    last = i32::from(uid);
+                }
+                if ascending && i64::from(last) < n as i64 {
+                    continue;
+                }
+                if seen.is_empty() {
+                    seen = vec![u32::MAX; n];
+                }
                 for &(uid, _) in entries {
                     let Some(mark) = seen.get_mut(usize::from(uid)) else {
                         return Err(EpochError::UidOutOfRange { field, row, uid, n });
@@ -333,96 +349,113 @@ fn run(input: &EpochInput) -> EpochOutput {
         .commit_reveal
         .as_ref()
         .map(|cr| cr.iter().map(|c| c.map_or(u64::MAX, Block::get)).collect());
-    let mut weights: Vec<Row> = input
-        .weights
-        .iter()
-        .enumerate()
-        .map(|(i, row)| {
-            if forbidden(i) {
-                return Vec::new();
+    let mut weights = Matrix::with_capacity(n, input.weights.iter().map(Vec::len).sum());
+    for (i, row) in input.weights.iter().enumerate() {
+        if !forbidden(i) {
+            // A weight counts when it was set after its target's registration and, under
+            // commit-reveal, committed no earlier than it: `registered[j] < bound`.
+            let bound = match &commit_block {
+                Some(cb) => last_update[i].min(cb[i].saturating_add(1)),
+                None => last_update[i],
+            };
+            let keep_self = owner == Some(i);
+            for &(j, w) in row {
+                let ju = usize::from(j);
+                if registered[ju] < bound && (ju != i || keep_self) {
+                    weights.push(j, i64::from(w) << 32);
+                }
             }
-            let mut out = Vec::with_capacity(row.len());
-            out.extend(
-                row.iter()
-                    .filter(|&&(j, _)| {
-                        let j = usize::from(j);
-                        (i != j || owner == Some(i))
-                            && last_update[i] > registered[j]
-                            && commit_block
-                                .as_ref()
-                                .is_none_or(|cb| cb[i] >= registered[j])
-                    })
-                    .map(|&(j, w)| (j, fixed::from_u16(w))),
-            );
-            out
-        })
-        .collect();
-    sparse::row_normalize(&mut weights);
+            sparse::normalize_row(weights.open_row_mut().1);
+        }
+        weights.end_row();
+    }
 
-    // Consensus, clipping, validator trust, incentive.
-    let consensus = weighted_median_cols(&active_stake, &weights, n, kappa_proportion(p.kappa));
-    let (validator_trust, mut incentive) = sparse::clip_sums(&weights, &consensus, &active_stake);
-    fixed::normalize(&mut incentive);
+    // Consensus.
+    let consensus: Vec<i64> =
+        weighted_median_cols(&active_stake, &weights, n, kappa_proportion(p.kappa))
+            .iter()
+            .map(|c| c.to_bits())
+            .collect();
 
-    // Bonds and dividends. The weights for bonds are the weights themselves (penalty 0), the
-    // clipped weights (penalty 1), or an interpolation.
-    let penalty = fixed::u16_proportion_to_fixed(p.bonds_penalty);
-    let weights_for_bonds = if penalty == ZERO {
-        weights
-    } else if penalty == fixed::ONE {
-        sparse::col_clip_in_place(&mut weights, &consensus);
-        weights
+    // Clipping, validator trust and ranks, and the weights that buy bonds: the weights
+    // themselves (penalty 0), the clipped weights (penalty 1), or an interpolation. Classic Yuma
+    // buys with `ΔB = W ∘ S`, formed here too (with its column sums) when no interpolation
+    // follows.
+    let stake_bits: Vec<i64> = active_stake.iter().map(|s| s.to_bits()).collect();
+    let penalty = fixed::u16_proportion_to_fixed(p.bonds_penalty).to_bits();
+    let interpolated = penalty != 0 && penalty != sparse::ONE;
+    let delta_now = !p.yuma3 && !interpolated;
+    let mut ranks = vec![0i64; n];
+    let mut trust = vec![0i64; n];
+    let mut delta_sums = vec![0i64; if p.yuma3 { 0 } else { n }];
+    {
+        let (w, c, s) = (&mut weights, &consensus, &stake_bits);
+        let (r, t, d) = (&mut ranks, &mut trust, &mut delta_sums);
+        match (penalty == sparse::ONE, delta_now) {
+            (true, true) => sparse::clip_pass::<true, true>(w, c, s, r, t, d),
+            (true, false) => sparse::clip_pass::<true, false>(w, c, s, r, t, d),
+            (false, true) => sparse::clip_pass::<false, true>(w, c, s, r, t, d),
+            (false, false) => sparse::clip_pass::<false, false>(w, c, s, r, t, d),
+        }
+    }
+    let mut weights_for_bonds = if interpolated {
+        sparse::interpolate_clipped(&weights, &consensus, penalty)
     } else {
-        let clipped = sparse::col_clip(&weights, &consensus);
-        sparse::interpolate(&weights, &clipped, n, penalty)
+        weights
     };
+    if !p.yuma3 && interpolated {
+        weights_for_bonds.rewrite_rows(|i, cols, vals| {
+            for (&j, v) in cols.iter().zip(vals.iter_mut()) {
+                *v = mul_bits(*v, stake_bits[i]);
+                let ju = usize::from(j);
+                delta_sums[ju] = delta_sums[ju].saturating_add(*v);
+            }
+            cols.len()
+        });
+    }
+    let validator_trust: Vec<I32F32> = trust.into_iter().map(I32F32::from_bits).collect();
+    let mut incentive: Vec<I32F32> = ranks.into_iter().map(I32F32::from_bits).collect();
+    fixed::normalize(&mut incentive);
+    let incentive_bits: Vec<i64> = incentive.iter().map(|x| x.to_bits()).collect();
+
+    // Bonds and dividends. Stored bonds on miners registered since the last epoch are dropped.
     let last_tempo = if input.last_epoch_block.get() == 0 {
         block.saturating_sub(u64::from(p.tempo))
     } else {
         input.last_epoch_block.get().saturating_add(1)
     };
+    let stored_bonds = StoredBonds {
+        rows: &input.bonds,
+        registered: &registered,
+        last_tempo,
+        proportions: p.yuma3,
+    };
     let ema_alpha = bonds::moving_average_alpha(p.bonds_moving_average);
-    let by_u16_max = fixed::Divider::new(fixed::from_u16(u16::MAX));
-    // Stored bonds on miners registered since the last epoch are dropped. Yuma3 reads them
-    // as proportions (`/ 65535`), classic as the stored integers.
-    let stored_bonds: Vec<Row> = input
-        .bonds
-        .iter()
-        .map(|row| {
-            let mut out = Vec::with_capacity(row.len());
-            out.extend(
-                row.iter()
-                    .filter(|&&(j, _)| last_tempo > registered[usize::from(j)])
-                    .map(|&(j, b)| {
-                        let v = fixed::from_u16(b);
-                        (j, if p.yuma3 { by_u16_max.div(v) } else { v })
-                    }),
-            );
-            out
-        })
-        .collect();
-    let (ema_bonds, dividends) = if p.yuma3 {
+    let (dividends, bonds_out) = if p.yuma3 {
         let liquid = p
             .liquid_alpha
             .then(|| LiquidAlpha::new(p.alpha_low, p.alpha_high, p.alpha_sigmoid_steepness));
         bonds::yuma3(
             &weights_for_bonds,
-            stored_bonds,
+            &stored_bonds,
             &consensus,
-            &incentive,
-            &active_stake,
+            &incentive_bits,
+            &stake_bits,
             ema_alpha,
             liquid.as_ref(),
+            &new_permit,
         )
     } else {
         bonds::classic(
-            weights_for_bonds,
-            stored_bonds,
-            &incentive,
-            &active_stake,
+            &weights_for_bonds,
+            &delta_sums,
+            &stored_bonds,
+            &incentive_bits,
             ema_alpha,
+            &new_permit,
         )
     };
+    let consensus: Vec<I32F32> = consensus.into_iter().map(I32F32::from_bits).collect();
 
     // Emission shares, with the stake fallback when nothing was earned.
     let combined: Vec<I32F32> = incentive
@@ -464,20 +497,6 @@ fn run(input: &EpochInput) -> EpochOutput {
     };
     let to_u16 =
         |v: &[I32F32]| -> Vec<u16> { v.iter().map(|&x| fixed_proportion_to_u16(x)).collect() };
-
-    let bonds_out: Vec<Vec<(u16, u16)>> = ema_bonds
-        .iter()
-        .zip(&new_permit)
-        .map(|(row, &permit)| {
-            if permit {
-                row.iter()
-                    .map(|&(j, v)| (j, fixed_proportion_to_u16(v)))
-                    .collect()
-            } else {
-                Vec::new()
-            }
-        })
-        .collect();
 
     EpochOutput {
         incentive: to_u16(&incentive),

@@ -593,7 +593,7 @@ fn reference(input: &EpochInput) -> EpochOutput {
     };
     let server = normalize_using(&incentive);
     let mut validator = normalize_using(&dividends);
-    let mut combined_share = combined.clone();
+    let mut combined_share = combined;
     normalize(&mut combined_share);
     if emission_sum == zero() {
         let fallback = if total(active_stake.iter().copied()) == zero() {
@@ -849,9 +849,12 @@ fn the_epoch_is_the_chain_epoch_on_dense_subnets() {
                 if i >= v {
                     return Vec::new();
                 }
-                let mut row: Vec<(u16, u16)> = (v as u16..n as u16)
-                    .filter_map(|j| g.chance(95).then(|| (j, g.u16())))
-                    .collect();
+                let mut row: Vec<(u16, u16)> = Vec::new();
+                for j in v as u16..n as u16 {
+                    if g.chance(95) {
+                        row.push((j, g.u16()));
+                    }
+                }
                 if i % 5 == 0 {
                     row.reverse();
                 }
