@@ -6,14 +6,18 @@
 //! makes several: column sums are gathered while a matrix is built, the stored bonds are read in
 //! place, and the storage form is written while the dividends are summed.
 
-use super::exp::logistic_many;
+use super::exp::{Grouping, logistic_many};
 use super::fixed::{
-    Divider, I32F32, I64F64, div, div64, from_u16, mul_bits, proportion_bits_to_u16,
+    Divider, I32F32, I64F64, all_unit, div, div64, from_u16, mul_bits, mul_unit, mul_unit_positive,
+    proportion_bits_to_u16,
 };
-use super::sparse::{ColumnStats, Matrix, ONE, RowAccumulator, dividers};
+use super::sparse::{ColumnStats, Matrix, ONE, RowAccumulator, Spares, dividers};
 
 /// One half, in raw bits.
 const HALF: i64 = 1 << 31;
+
+/// Bonds in storage form, one row per uid.
+type StoredRows = Vec<Vec<(u16, u16)>>;
 
 /// The constant EMA rate `1 − bonds_moving_average / 10⁶`; the quotient is taken in
 /// [`I64F64`] and floored to [`I32F32`] before the subtraction.
@@ -90,8 +94,9 @@ fn ema(
     old: &StoredBonds<'_>,
     old_cols: Option<&[Divider]>,
     alpha: i64,
-    n: usize,
+    mut out: Matrix,
 ) -> (Matrix, ColumnStats) {
+    let n = old.registered.len();
     let one_minus_alpha = ONE.saturating_sub(alpha);
     let scale_new = |j: u16, v: i64| {
         let v = new_cols.map_or(v, |d| d[usize::from(j)].div_or_keep_bits(v));
@@ -102,7 +107,6 @@ fn ema(
         mul_bits(one_minus_alpha, v)
     };
     let mut acc = RowAccumulator::new(n);
-    let mut out = Matrix::with_capacity(new.rows(), new.entries());
     let mut stats = ColumnStats::new(n);
     let mut emit = |out: &mut Matrix, j: u16, v: i64| {
         if v > 0 {
@@ -171,7 +175,7 @@ impl LiquidAlpha {
             alpha_at_zero: 0,
         };
         let mut sigmoid = [at_zero];
-        logistic_many(&mut sigmoid);
+        logistic_many(&mut sigmoid, &mut Grouping::default());
         params.alpha_at_zero = params.rate(sigmoid[0]);
         params
     }
@@ -181,28 +185,31 @@ impl LiquidAlpha {
     #[cfg(test)]
     fn alpha(&self, consensus: i64, weight: i64, bond: i64) -> i64 {
         let mut e = [self.exponent(consensus, weight, bond)];
-        logistic_many(&mut e);
+        logistic_many(&mut e, &mut Grouping::default());
         self.rate(e[0])
     }
 
     /// The sigmoid's exponent, `(steepness / −100) · (x − 0.5)`, where `x` is how far the
     /// weight is above consensus (when it is at least the bond) or below the bond.
+    ///
+    /// Weights and consensus are within `[0, 65535]` (normalised rows are within `[0, 1]`), bonds
+    /// within `[0, 1]`: no difference here can overflow, so the chain's saturating
+    /// subtractions are plain ones.
     #[inline]
     fn exponent(&self, consensus: i64, weight: i64, bond: i64) -> i64 {
-        let diff_buy = clamp(weight.saturating_sub(consensus), 0, ONE);
-        let diff_sell = clamp(bond.saturating_sub(weight), 0, ONE);
+        let diff_buy = clamp(weight - consensus, 0, ONE);
+        let diff_sell = clamp(bond - weight, 0, ONE);
         let x = if weight >= bond { diff_buy } else { diff_sell };
-        // x − 0.5 is within [−0.5, 0.5]: first, for the multiplication's fast path.
-        mul_bits(x.saturating_sub(HALF), self.scale)
+        // x − 0.5 is within [−0.5, 0.5].
+        mul_unit(x - HALF, self.scale)
     }
 
     /// The rate from the sigmoid `1 / (1 + exp(exponent))`: `low + (high − low) · sigmoid`,
-    /// clamped.
+    /// clamped. The sigmoid is within `[0, 1]` and the bounds within `[0, 1]`, so nothing
+    /// saturates.
     #[inline]
     fn rate(&self, sigmoid: i64) -> i64 {
-        let alpha = self
-            .low
-            .saturating_add(mul_bits(sigmoid, self.high.saturating_sub(self.low)));
+        let alpha = self.low + mul_unit(sigmoid, self.high - self.low);
         clamp(alpha, self.low, self.high)
     }
 }
@@ -222,8 +229,13 @@ struct LiquidScratch {
     old_found: Vec<i64>,
     /// The columns of this row's stored bonds, to clear the two above.
     touched: Vec<u16>,
+    /// Each entry's exponent.
     exponents: Vec<i64>,
+    /// The exponents that need the series, then their sigmoids.
     sigmoids: Vec<i64>,
+    /// The row's new bonds.
+    vals: Vec<i64>,
+    grouping: Grouping,
 }
 
 /// Yuma3's EMA with a liquid alpha per entry (`mat_ema_alpha_sparse`).
@@ -246,7 +258,8 @@ fn liquid_ema(
     consensus: &[i64],
     params: &LiquidAlpha,
     new_permit: &[bool],
-) -> (Matrix, ColumnStats, Vec<Vec<(u16, u16)>>) {
+    mut out: Matrix,
+) -> (Matrix, Vec<i64>, StoredRows) {
     let n = consensus.len();
     let mut s = LiquidScratch {
         old: vec![-1; n],
@@ -254,13 +267,15 @@ fn liquid_ema(
         touched: Vec::new(),
         exponents: Vec::new(),
         sigmoids: Vec::new(),
+        vals: Vec::new(),
+        grouping: Grouping::default(),
     };
-    let mut out = Matrix::with_capacity(new.rows(), new.entries());
-    let mut stats = ColumnStats::new(n);
+    let mut col_sum = vec![0i64; n];
     let mut stored = Vec::with_capacity(new.rows());
     for (i, &permit) in new_permit.iter().enumerate() {
         let (nc, nv) = new.row(i);
-        if nc.is_empty() {
+        let len = nc.len();
+        if len == 0 {
             out.end_row();
             stored.push(Vec::new());
             continue;
@@ -271,52 +286,75 @@ fn liquid_ema(
             s.old[ju] = v;
             if i32::from(j) > last {
                 s.old_found[ju] = v;
+                last = i32::from(j);
             }
-            last = last.max(i32::from(j));
             s.touched.push(j);
         });
-        // Every entry at or below consensus (x = 0) shares one exponent and rate, computed
-        // once; the others go through the series together.
-        s.exponents.clear();
-        s.sigmoids.clear();
-        let mut last: i32 = -1;
-        for (&j, &w) in nc.iter().zip(nv) {
-            let ju = usize::from(j);
-            let weight = if i32::from(j) > last { w } else { 0 };
-            last = last.max(i32::from(j));
-            let e = params.exponent(consensus[ju], weight, s.old_found[ju]);
-            s.exponents.push(e);
-            if e != params.at_zero {
-                s.sigmoids.push(e);
-            }
+        // The exponent of each entry, with the weight the lookup finds (all of them when the
+        // row is sorted). Every entry at or below consensus (x = 0) shares one exponent and
+        // rate, computed once; the others go through the series together.
+        if s.exponents.len() < len {
+            s.exponents.resize(len, 0);
+            s.sigmoids.resize(len, 0);
+            s.vals.resize(len, 0);
         }
-        logistic_many(&mut s.sigmoids);
-        let mut sigmoids = s.sigmoids.iter();
-        let mut row = Vec::with_capacity(if permit { nc.len() } else { 0 });
-        for ((&j, &w), &e) in nc.iter().zip(nv).zip(&s.exponents) {
+        let (exponents, sigmoids) = (&mut s.exponents[..len], &mut s.sigmoids[..len]);
+        let ascending = new.ascending(i);
+        let mut last: i32 = -1;
+        let mut pending = 0usize;
+        for ((&j, &w), e) in nc.iter().zip(nv).zip(exponents.iter_mut()) {
             let ju = usize::from(j);
+            let found = ascending || i32::from(j) > last;
+            last = last.max(i32::from(j));
+            *e = params.exponent(consensus[ju], if found { w } else { 0 }, s.old_found[ju]);
+            sigmoids[pending] = *e;
+            pending += usize::from(*e != params.at_zero);
+        }
+        let sigmoids = &mut sigmoids[..pending];
+        logistic_many(sigmoids, &mut s.grouping);
+        // The new bonds, in the new row's order; positive ones are kept (usually all).
+        let old_bonds = &s.old[..];
+        let vals = &mut s.vals[..len];
+        let mut sigmoid = sigmoids.iter();
+        let mut row = Vec::with_capacity(if permit { len } else { 0 });
+        let mut all_positive = true;
+        for (((&j, &w), &e), val) in nc.iter().zip(nv).zip(exponents.iter()).zip(vals.iter_mut()) {
             let a = if e == params.at_zero {
                 params.alpha_at_zero
             } else {
-                params.rate(sigmoids.next().copied().unwrap_or(0))
+                params.rate(sigmoid.next().copied().unwrap_or(0))
             };
-            let o = s.old[ju];
+            // The rate is clamped to [low, high] (or is low), both in [0, 1]; old bonds are in
+            // [0, 1] and weights in [0, 65535]: the sum cannot saturate, nor can a column's sum
+            // of at most 65535 values in [0, 1].
+            let ju = usize::from(j);
+            let o = old_bonds[ju];
             let decayed = if o >= 0 {
-                mul_bits(ONE.saturating_sub(a), o)
+                mul_unit_positive(ONE - a, o)
             } else {
                 0
             };
-            let inc = mul_bits(a, w).max(0);
-            let val = decayed.saturating_add(inc).min(ONE);
-            if val > 0 {
-                out.push(j, val);
-                stats.add(j, val);
-                if permit {
-                    row.push((j, proportion_bits_to_u16(val)));
-                }
+            // Weights are never negative.
+            let inc = mul_unit_positive(a, w);
+            let v = (decayed + inc).min(ONE);
+            *val = v;
+            let positive = v > 0;
+            all_positive &= positive;
+            col_sum[ju] += if positive { v } else { 0 };
+            if permit && positive {
+                row.push((j, proportion_bits_to_u16(v)));
             }
         }
-        out.end_row();
+        if all_positive {
+            out.extend_row(nc, vals, ascending);
+        } else {
+            for (&j, &v) in nc.iter().zip(vals.iter()) {
+                if v > 0 {
+                    out.push(j, v);
+                }
+            }
+            out.end_row();
+        }
         stored.push(row);
         for &j in &s.touched {
             s.old[usize::from(j)] = -1;
@@ -324,7 +362,7 @@ fn liquid_ema(
         }
         s.touched.clear();
     }
-    (out, stats, stored)
+    (out, col_sum, stored)
 }
 
 /// Yuma3 bonds and dividends.
@@ -341,14 +379,15 @@ pub(crate) fn yuma3(
     ema_alpha: i64,
     liquid: Option<&LiquidAlpha>,
     new_permit: &[bool],
-) -> (Vec<I32F32>, Vec<Vec<(u16, u16)>>) {
-    let n = consensus.len();
-    let (ema, stats, stored) = match liquid {
+    spares: &mut Spares,
+) -> (Vec<I32F32>, StoredRows) {
+    let out = spares.matrix(weights_for_bonds.rows(), weights_for_bonds.entries());
+    let (ema, col_sum, stored) = match liquid {
         Some(params) if consensus.iter().any(|&c| c != 0) => {
-            liquid_ema(weights_for_bonds, bonds, consensus, params, new_permit)
+            liquid_ema(weights_for_bonds, bonds, consensus, params, new_permit, out)
         }
         _ => {
-            let (ema, stats) = ema(weights_for_bonds, None, bonds, None, ema_alpha, n);
+            let (ema, stats) = ema(weights_for_bonds, None, bonds, None, ema_alpha, out);
             let stored = new_permit
                 .iter()
                 .enumerate()
@@ -363,20 +402,27 @@ pub(crate) fn yuma3(
                         .collect()
                 })
                 .collect();
-            (ema, stats, stored)
+            (ema, stats.sum, stored)
         }
     };
     // Each validator's share of the incentive through its column-normalised bonds,
     // Σ_j (b_ij / Σ_k b_kj) · I_j, without building the normalised matrix; then times its
     // active stake (`vec_mul`: zero on overflow).
-    let columns = stats.sum_dividers();
+    let columns = dividers(&col_sum);
+    // Incentive is normalised, so within [0, 1] unless its sum wrapped.
+    let unit = all_unit(incentive);
     let mut dividends: Vec<I32F32> = (0..ema.rows())
         .map(|i| {
             let (cols, vals) = ema.row(i);
             let mut t = 0i64;
             for (&j, &v) in cols.iter().zip(vals) {
                 let j = usize::from(j);
-                t = t.wrapping_add(mul_bits(columns[j].div_or_keep_bits(v), incentive[j]));
+                let b = columns[j].div_or_keep_bits(v);
+                t = t.wrapping_add(if unit {
+                    mul_unit(incentive[j], b)
+                } else {
+                    mul_bits(incentive[j], b)
+                });
             }
             I32F32::from_bits(t)
                 .checked_mul(I32F32::from_bits(active_stake[i]))
@@ -384,6 +430,7 @@ pub(crate) fn yuma3(
         })
         .collect();
     super::fixed::normalize(&mut dividends);
+    spares.keep(ema);
     (dividends, stored)
 }
 
@@ -399,18 +446,20 @@ pub(crate) fn classic(
     incentive: &[i64],
     ema_alpha: i64,
     new_permit: &[bool],
-) -> (Vec<I32F32>, Vec<Vec<(u16, u16)>>) {
+    spares: &mut Spares,
+) -> (Vec<I32F32>, StoredRows) {
     let n = incentive.len();
     let delta_cols = dividers(delta_sums);
     let bond_cols = dividers(&bonds.col_sums(n));
     // Both inputs column-normalised on the fly.
+    let out = spares.matrix(delta.rows(), delta.entries());
     let (ema, stats) = ema(
         delta,
         Some(&delta_cols),
         bonds,
         Some(&bond_cols),
         ema_alpha,
-        n,
+        out,
     );
     // Column-normalise the EMA while summing the dividends Σ_j I_j · b_ij, and write the storage
     // form: each column divided by its maximum. Division by a column's (positive) sum is
@@ -422,6 +471,8 @@ pub(crate) fn classic(
         .map(|(d, &m)| Divider::new(I32F32::from_bits(d.div_or_keep_bits(m))))
         .collect();
     let mut stored = Vec::with_capacity(ema.rows());
+    // Incentive is normalised, so within [0, 1] unless its sum wrapped.
+    let unit = all_unit(incentive);
     let mut dividends: Vec<I32F32> = new_permit
         .iter()
         .enumerate()
@@ -432,7 +483,11 @@ pub(crate) fn classic(
             for (&j, &v) in cols.iter().zip(vals) {
                 let ju = usize::from(j);
                 let v = ema_cols[ju].div_or_keep_bits(v);
-                acc = acc.saturating_add(mul_bits(incentive[ju], v));
+                acc = acc.saturating_add(if unit {
+                    mul_unit(incentive[ju], v)
+                } else {
+                    mul_bits(incentive[ju], v)
+                });
                 if permit {
                     let upscaled = max_cols[ju].div_or_keep_bits(v);
                     row.push((j, proportion_bits_to_u16(upscaled)));
@@ -443,6 +498,7 @@ pub(crate) fn classic(
         })
         .collect();
     super::fixed::normalize(&mut dividends);
+    spares.keep(ema);
     (dividends, stored)
 }
 
@@ -500,7 +556,7 @@ mod tests {
             last_tempo: 1,
             proportions: false,
         };
-        let (out, stats) = ema(&new, None, &old, None, f(0.5), 4);
+        let (out, stats) = ema(&new, None, &old, None, f(0.5), Matrix::with_capacity(2, 2));
         assert_eq!(out.to_rows(), vec![vec![(0, f(0.5)), (1, f(0.5))], vec![]]);
         assert_eq!(stats.sum, vec![f(0.5), f(0.5), 0, 0]);
     }
@@ -522,7 +578,7 @@ mod tests {
             last_tempo: 1,
             proportions: false,
         };
-        let (out, _) = ema(&new, None, &old, None, f(0.25), 7);
+        let (out, _) = ema(&new, None, &old, None, f(0.25), Matrix::with_capacity(2, 8));
         let rows = out.to_rows();
         assert_eq!(rows[0], rows[1]);
         let x = |a: i64, b: i64| mul_bits(f(0.25), a).saturating_add(mul_bits(f(0.75), b));
@@ -550,7 +606,14 @@ mod tests {
             last_tempo: 1,
             proportions: true,
         };
-        let (out, _, stored) = liquid_ema(&new, &old, &[f(0.5), f(0.5)], &params, &[true, true]);
+        let (out, _, stored) = liquid_ema(
+            &new,
+            &old,
+            &[f(0.5), f(0.5)],
+            &params,
+            &[true, true],
+            Matrix::with_capacity(2, 1),
+        );
         let out = out.to_rows();
         assert!(out[0].is_empty());
         assert_eq!(out[1].len(), 1);
@@ -589,7 +652,14 @@ mod tests {
             last_tempo: 1,
             proportions: true,
         };
-        let (out, _, _) = liquid_ema(&new, &old, &consensus, &params, &[false]);
+        let (out, _, _) = liquid_ema(
+            &new,
+            &old,
+            &consensus,
+            &params,
+            &[false],
+            Matrix::with_capacity(1, 2),
+        );
         let a_missed = params.alpha(f(0.1), 0, 0);
         let a_found = params.alpha(f(0.1), f(0.2), 0);
         assert_eq!(

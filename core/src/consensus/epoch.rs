@@ -4,11 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::bonds::{self, LiquidAlpha, StoredBonds};
-use super::fixed::{
-    self, I32F32, I64F64, I96F32, ZERO, div, div64, fixed_proportion_to_u16, mul_bits,
-};
-use super::median::{kappa_proportion, weighted_median_cols};
-use super::sparse::{self, Matrix};
+use super::fixed::{self, I32F32, I64F64, I96F32, ZERO, div, div64, fixed_proportion_to_u16};
+use super::median::{ColumnScores, kappa_proportion, weighted_median_cols};
+use super::sparse::{self, Spares};
 use crate::chain::{Balance, Block, Hyperparameters, Uid};
 
 /// The subnet settings the epoch reads.
@@ -349,7 +347,13 @@ fn run(input: &EpochInput) -> EpochOutput {
         .commit_reveal
         .as_ref()
         .map(|cr| cr.iter().map(|c| c.map_or(u64::MAX, Block::get)).collect());
-    let mut weights = Matrix::with_capacity(n, input.weights.iter().map(Vec::len).sum());
+    let mut spares = Spares::take();
+    let mut weights = spares.matrix(n, input.weights.iter().map(Vec::len).sum());
+    // Each row goes into the scores for consensus as soon as it is normalised, unless there
+    // would be too many of them to hold at once.
+    let mut scores = ColumnScores::new(&active_stake, n, spares.buffer())
+        .map_err(|b| spares.keep_buffer(b))
+        .ok();
     for (i, row) in input.weights.iter().enumerate() {
         if !forbidden(i) {
             // A weight counts when it was set after its target's registration and, under
@@ -368,14 +372,25 @@ fn run(input: &EpochInput) -> EpochOutput {
             sparse::normalize_row(weights.open_row_mut().1);
         }
         weights.end_row();
+        if let Some(scores) = scores.as_mut()
+            && active_stake[i] > ZERO
+        {
+            let (cols, vals) = weights.row(i);
+            scores.add_row(cols, vals);
+        }
     }
 
     // Consensus.
-    let consensus: Vec<i64> =
-        weighted_median_cols(&active_stake, &weights, n, kappa_proportion(p.kappa))
-            .iter()
-            .map(|c| c.to_bits())
-            .collect();
+    let kappa = kappa_proportion(p.kappa);
+    let consensus = match scores {
+        Some(scores) => {
+            let (medians, buffer) = scores.medians(&active_stake, kappa);
+            spares.keep_buffer(buffer);
+            medians
+        }
+        None => weighted_median_cols(&active_stake, &weights, n, kappa),
+    };
+    let consensus: Vec<i64> = consensus.iter().map(|c| c.to_bits()).collect();
 
     // Clipping, validator trust and ranks, and the weights that buy bonds: the weights
     // themselves (penalty 0), the clipped weights (penalty 1), or an interpolation. Classic Yuma
@@ -399,14 +414,17 @@ fn run(input: &EpochInput) -> EpochOutput {
         }
     }
     let mut weights_for_bonds = if interpolated {
-        sparse::interpolate_clipped(&weights, &consensus, penalty)
+        let out = spares.matrix(weights.rows(), weights.entries());
+        let interpolated = sparse::interpolate_clipped(&weights, &consensus, penalty, out);
+        spares.keep(weights);
+        interpolated
     } else {
         weights
     };
     if !p.yuma3 && interpolated {
         weights_for_bonds.rewrite_rows(|i, cols, vals| {
             for (&j, v) in cols.iter().zip(vals.iter_mut()) {
-                *v = mul_bits(*v, stake_bits[i]);
+                *v = fixed::mul_unit(stake_bits[i], *v);
                 let ju = usize::from(j);
                 delta_sums[ju] = delta_sums[ju].saturating_add(*v);
             }
@@ -444,6 +462,7 @@ fn run(input: &EpochInput) -> EpochOutput {
             ema_alpha,
             liquid.as_ref(),
             &new_permit,
+            &mut spares,
         )
     } else {
         bonds::classic(
@@ -453,8 +472,11 @@ fn run(input: &EpochInput) -> EpochOutput {
             &incentive_bits,
             ema_alpha,
             &new_permit,
+            &mut spares,
         )
     };
+    spares.keep(weights_for_bonds);
+    spares.give_back();
     let consensus: Vec<I32F32> = consensus.into_iter().map(I32F32::from_bits).collect();
 
     // Emission shares, with the stake fallback when nothing was earned.

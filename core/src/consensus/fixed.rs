@@ -162,6 +162,26 @@ pub(crate) fn mul_bits(x: i64, y: i64) -> i64 {
     }
 }
 
+/// [`mul_bits`] where `x` is known to lie in `(−1, 1]` (raw `(−2^32, 2^32]`): then the product
+/// is inside the crate's range whatever `y` is, and the result is the floored product.
+#[inline]
+pub(crate) fn mul_unit(x: i64, y: i64) -> i64 {
+    debug_assert!(x > -(1 << 32) && x <= 1 << 32, "{x} is not within (-1, 1]");
+    ((i128::from(x) * i128::from(y)) >> 32) as i64
+}
+
+/// [`mul_unit`] for non-negative operands, in one unsigned 64×64-bit product.
+#[inline]
+pub(crate) fn mul_unit_positive(x: i64, y: i64) -> i64 {
+    debug_assert!((0..=1 << 32).contains(&x) && y >= 0, "{x} · {y}");
+    ((u128::from(x as u64) * u128::from(y as u64)) >> 32) as i64
+}
+
+/// Whether every value is in `(−1, 1]`, so [`mul_unit`] may take it as first operand.
+pub(crate) fn all_unit(values: &[i64]) -> bool {
+    values.iter().all(|&x| x > -(1 << 32) && x <= 1 << 32)
+}
+
 /// [`div`] for [`I64F64`].
 pub fn div64(a: I64F64, b: I64F64) -> I64F64 {
     a.checked_div(b).unwrap_or(I64F64::from_bits(0))

@@ -159,9 +159,9 @@ fn split_saturating(
 /// sum minus `majority`, and each column's scores (zero where a row has no entry) go through the
 /// chain's quickselect, narrowed by [`Buckets`].
 ///
-/// The scores are gathered column by column into a buffer: a block of columns at a time (sized
-/// to stay in cache) when every staked row is ascending, each row read through a cursor;
-/// otherwise all columns at once.
+/// This gathers the scores from the finished weights a block of columns at a time (sized to stay
+/// in cache) when every staked row is ascending, each row read through a cursor, or all columns
+/// at once otherwise; [`ColumnScores`] gathers them while the weights are built instead.
 pub(crate) fn weighted_median_cols(
     stake: &[I32F32],
     w: &Matrix,
@@ -169,9 +169,7 @@ pub(crate) fn weighted_median_cols(
     majority: I32F32,
 ) -> Vec<I32F32> {
     let rows: Vec<usize> = (0..stake.len()).filter(|&i| stake[i] > ZERO).collect();
-    let mut use_stake: Vec<I32F32> = rows.iter().map(|&i| stake[i]).collect();
-    normalize(&mut use_stake);
-    let mut column = ColumnMedian::new(&use_stake, majority);
+    let mut column = ColumnMedian::new(stake, majority);
     let m = rows.len();
     let (start, cols, vals) = w.packed();
     let block = if rows.iter().all(|&i| w.ascending(i)) {
@@ -201,15 +199,70 @@ pub(crate) fn weighted_median_cols(
             cursor[k] = p;
         }
         for c in 0..last - first {
-            // A column of zeros has median zero.
-            out.push(if entries[c] == 0 {
-                ZERO
-            } else {
-                I32F32::from_bits(column.median(&score[c * m..(c + 1) * m]))
-            });
+            out.push(column.median_or_zero(entries[c], &score[c * m..(c + 1) * m]));
         }
     }
     out
+}
+
+/// Every column's scores over the rows with positive stake, gathered row by row as the weights
+/// are built (column-major, so each column's median then reads them in order).
+#[derive(Debug)]
+pub(crate) struct ColumnScores {
+    /// Column `j` is `score[j * m..(j + 1) * m]`.
+    score: Vec<i64>,
+    entries: Vec<u32>,
+    m: usize,
+    next: usize,
+}
+
+impl ColumnScores {
+    /// The most scores gathered at once (32 MiB); beyond it [`weighted_median_cols`] gathers
+    /// them a block at a time.
+    const MAX_SCORES: usize = 4 << 20;
+
+    /// Room for `n` columns over the rows with positive `stake`, in `buffer`'s memory; `None`
+    /// (with the buffer) when that would exceed [`Self::MAX_SCORES`].
+    pub(crate) fn new(stake: &[I32F32], n: usize, mut buffer: Vec<i64>) -> Result<Self, Vec<i64>> {
+        let m = stake.iter().filter(|&&s| s > ZERO).count();
+        let len = m.saturating_mul(n);
+        if len > Self::MAX_SCORES {
+            return Err(buffer);
+        }
+        buffer.clear();
+        buffer.resize(len, 0);
+        Ok(Self {
+            score: buffer,
+            entries: vec![0; n],
+            m,
+            next: 0,
+        })
+    }
+
+    /// Adds the next row with positive stake (rows come in uid order).
+    #[inline]
+    pub(crate) fn add_row(&mut self, cols: &[u16], vals: &[i64]) {
+        let (m, k) = (self.m, self.next);
+        for (&c, &v) in cols.iter().zip(vals) {
+            let c = usize::from(c);
+            self.score[c * m + k] = v;
+            self.entries[c] += 1;
+        }
+        self.next += 1;
+    }
+
+    /// The median of every column, as [`weighted_median_cols`] finds it, and the buffer back.
+    pub(crate) fn medians(self, stake: &[I32F32], majority: I32F32) -> (Vec<I32F32>, Vec<i64>) {
+        let mut column = ColumnMedian::new(stake, majority);
+        let m = self.m;
+        let out = self
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(j, &entries)| column.median_or_zero(entries, &self.score[j * m..(j + 1) * m]))
+            .collect();
+        (out, self.score)
+    }
 }
 
 /// Scores gathered per block of columns: 128 KiB, to stay in the core's cache.
@@ -230,7 +283,10 @@ struct ColumnMedian {
 }
 
 impl ColumnMedian {
+    /// Over the positive entries of `stake`, re-normalised.
     fn new(stake: &[I32F32], majority: I32F32) -> Self {
+        let mut stake: Vec<I32F32> = stake.iter().copied().filter(|&s| s > ZERO).collect();
+        normalize(&mut stake);
         let stake_sum = sum(stake.iter().copied());
         let minority = stake_sum.saturating_sub(majority).to_bits();
         let stake: Vec<i64> = stake.iter().map(|s| s.to_bits()).collect();
@@ -243,6 +299,16 @@ impl ColumnMedian {
             minority,
             plain,
             scratch: Scratch::default(),
+        }
+    }
+
+    /// The median of a column with `entries` weights: zero for a column of zeros.
+    #[inline]
+    fn median_or_zero(&mut self, entries: u32, col: &[i64]) -> I32F32 {
+        if entries == 0 {
+            ZERO
+        } else {
+            I32F32::from_bits(self.median(col))
         }
     }
 
@@ -426,6 +492,59 @@ mod tests {
 
     const ONE_F: I32F32 = I32F32::from_bits(1 << 32);
 
+    /// Gathering a block of columns at a time (ascending rows) or all at once (unsorted rows)
+    /// gives the medians gathered row by row.
+    #[test]
+    fn block_gathering_is_row_gathering() {
+        let mut seed = 0x00b1_0c4e_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let (rows, n) = (200usize, 300usize);
+        let stake: Vec<I32F32> = (0..rows)
+            .map(|i| {
+                I32F32::from_bits(if i % 7 == 0 {
+                    0
+                } else {
+                    (next() % (1 << 30)) as i64
+                })
+            })
+            .collect();
+        for shuffled in [false, true] {
+            let dense: Vec<Vec<(u16, i64)>> = (0..rows)
+                .map(|_| {
+                    let mut row: Vec<(u16, i64)> = Vec::new();
+                    for j in 0..n as u16 {
+                        if next() % 4 != 0 {
+                            row.push((j, (next() % (1 << 24)) as i64));
+                        }
+                    }
+                    if shuffled {
+                        row.reverse();
+                    }
+                    row
+                })
+                .collect();
+            let matrix = Matrix::from_rows(&dense);
+            // Several blocks when the rows are ascending.
+            assert!(BLOCK_SCORES / (rows - rows / 7) < n);
+            let majority = I32F32::from_bits(2_147_450_879);
+            let blocked = weighted_median_cols(&stake, &matrix, n, majority);
+            let mut scores = ColumnScores::new(&stake, n, Vec::new()).unwrap();
+            for (i, s) in stake.iter().enumerate() {
+                if *s > ZERO {
+                    let (c, v) = matrix.row(i);
+                    scores.add_row(c, v);
+                }
+            }
+            assert_eq!(scores.medians(&stake, majority).0, blocked);
+            assert!(blocked.iter().any(|&c| c > ZERO));
+        }
+    }
+
     /// The column medians (narrowed by a histogram) against the chain's quickselect run on each
     /// whole column, over columns with ties, zeros, outliers and narrow ranges, and minorities
     /// below zero, inside, at and above the total.
@@ -481,6 +600,14 @@ mod tests {
             };
             let minority = total.saturating_sub(majority);
             let got = weighted_median_cols(&stake, &matrix, n, majority);
+            let mut scores = ColumnScores::new(&stake, n, Vec::new()).unwrap();
+            for (i, s) in stake.iter().enumerate() {
+                if *s > ZERO {
+                    let (c, v) = matrix.row(i);
+                    scores.add_row(c, v);
+                }
+            }
+            assert_eq!(scores.medians(&stake, majority).0, got, "case {case}");
             let idx: Vec<usize> = (0..use_stake.len()).collect();
             for (j, g) in got.iter().enumerate() {
                 let col: Vec<I32F32> = stake

@@ -6,7 +6,7 @@
 //! over all entries streams through memory and building a matrix allocates once. Values are the
 //! raw bits of `I32F32` (`value · 2^32`): the hot loops work on plain integers.
 
-use super::fixed::{Divider, mul_bits};
+use super::fixed::{Divider, mul_bits, mul_unit};
 
 /// One, in raw bits.
 pub(crate) const ONE: i64 = 1 << 32;
@@ -41,6 +41,29 @@ impl Matrix {
         }
     }
 
+    /// Empties the matrix, keeping its memory, with room for `rows` rows and `entries` entries.
+    pub(crate) fn reset(&mut self, rows: usize, entries: usize) {
+        self.start.clear();
+        self.start.reserve(rows + 1);
+        self.start.push(0);
+        self.cols.clear();
+        self.cols.reserve(entries);
+        self.vals.clear();
+        self.vals.reserve(entries);
+        self.ascending.clear();
+        self.ascending.reserve(rows);
+        self.open_last = -1;
+        self.open_ascending = true;
+    }
+
+    /// The bytes this matrix holds.
+    fn capacity_bytes(&self) -> usize {
+        self.start.capacity() * size_of::<usize>()
+            + self.cols.capacity() * size_of::<u16>()
+            + self.vals.capacity() * size_of::<i64>()
+            + self.ascending.capacity()
+    }
+
     /// Builds a matrix from rows of `(column, raw value)` entries.
     #[cfg(test)]
     pub(crate) fn from_rows(rows: &[Vec<(u16, i64)>]) -> Self {
@@ -72,6 +95,15 @@ impl Matrix {
         self.open_last = i32::from(col);
         self.cols.push(col);
         self.vals.push(val);
+    }
+
+    /// Appends a whole row of entries and closes it; `ascending` says whether the columns are
+    /// known to be strictly ascending.
+    pub(crate) fn extend_row(&mut self, cols: &[u16], vals: &[i64], ascending: bool) {
+        self.open_ascending = ascending && self.open_last < 0;
+        self.cols.extend_from_slice(cols);
+        self.vals.extend_from_slice(vals);
+        self.end_row();
     }
 
     /// Closes the row being built.
@@ -152,6 +184,75 @@ impl Matrix {
     }
 }
 
+/// Matrices kept between epochs on one thread: a repeated epoch writes into memory it has
+/// already touched instead of faulting in fresh pages, which for a large subnet (tens of
+/// megabytes of weights and bonds) costs as much as a fifth of the epoch.
+#[derive(Debug, Default)]
+pub(crate) struct Spares {
+    matrices: Vec<Matrix>,
+    buffers: Vec<Vec<i64>>,
+}
+
+thread_local! {
+    static SPARES: std::cell::RefCell<Spares> = std::cell::RefCell::new(Spares::default());
+}
+
+impl Spares {
+    /// The most memory kept per thread between epochs.
+    const RETAIN_BYTES: usize = 64 << 20;
+
+    /// This thread's spares (none on first use, or while another epoch on this thread holds
+    /// them).
+    pub(crate) fn take() -> Self {
+        SPARES.with(|s| std::mem::take(&mut *s.borrow_mut()))
+    }
+
+    /// An empty matrix with room for `rows` rows and `entries` entries, reusing a spare's memory
+    /// when there is one.
+    pub(crate) fn matrix(&mut self, rows: usize, entries: usize) -> Matrix {
+        match self.matrices.pop() {
+            Some(mut m) => {
+                m.reset(rows, entries);
+                m
+            }
+            None => Matrix::with_capacity(rows, entries),
+        }
+    }
+
+    /// Keeps a matrix's memory for later.
+    pub(crate) fn keep(&mut self, m: Matrix) {
+        self.matrices.push(m);
+    }
+
+    /// A buffer of values (of any length and contents), reusing a spare's memory when there is
+    /// one.
+    pub(crate) fn buffer(&mut self) -> Vec<i64> {
+        self.buffers.pop().unwrap_or_default()
+    }
+
+    /// Keeps a buffer's memory for later.
+    pub(crate) fn keep_buffer(&mut self, b: Vec<i64>) {
+        self.buffers.push(b);
+    }
+
+    /// Hands the spares back to this thread, keeping the largest within
+    /// [`Self::RETAIN_BYTES`].
+    pub(crate) fn give_back(mut self) {
+        let mut budget = Self::RETAIN_BYTES;
+        let mut fits = |bytes: usize| {
+            let keep = bytes <= budget;
+            budget -= if keep { bytes } else { 0 };
+            keep
+        };
+        self.matrices
+            .sort_unstable_by_key(|m| std::cmp::Reverse(m.capacity_bytes()));
+        self.matrices.retain(|m| fits(m.capacity_bytes()));
+        self.buffers
+            .retain(|b| fits(b.capacity() * size_of::<i64>()));
+        SPARES.with(|s| *s.borrow_mut() = self);
+    }
+}
+
 /// Divides the values by their sum where the sum is positive (`inplace_row_normalize_sparse`;
 /// the sum wraps as the chain's does).
 #[inline]
@@ -203,13 +304,14 @@ pub(crate) fn clip_pass<const BUY_CLIPPED: bool, const DELTA: bool>(
             let th = threshold[ju];
             let keep = v <= th || th > 0;
             let c = if keep { v.min(th) } else { 0 };
-            let r = mul_bits(s, c);
+            // Active stake is normalised, within [0, 1].
+            let r = mul_unit(s, c);
             ranks[ju] = ranks[ju].saturating_add(r);
             t = t.wrapping_add(c);
             let out = match (BUY_CLIPPED, DELTA) {
                 (true, true) => r,
                 (true, false) => c,
-                (false, true) => mul_bits(s, v),
+                (false, true) => mul_unit(s, v),
                 (false, false) => v,
             };
             if DELTA {
@@ -227,9 +329,13 @@ pub(crate) fn clip_pass<const BUY_CLIPPED: bool, const DELTA: bool>(
 /// `a + ratio · (b − a)` entry by entry (`interpolate_sparse`), `b` being `a` clipped to
 /// `threshold`, for a ratio strictly between 0 and 1: each row densified, only positive results
 /// kept, in column order.
-pub(crate) fn interpolate_clipped(a: &Matrix, threshold: &[i64], ratio: i64) -> Matrix {
+pub(crate) fn interpolate_clipped(
+    a: &Matrix,
+    threshold: &[i64],
+    ratio: i64,
+    mut out: Matrix,
+) -> Matrix {
     let n = threshold.len();
-    let mut out = Matrix::with_capacity(a.rows(), a.entries());
     let mut dense_a = vec![0i64; n];
     let mut dense_b = vec![0i64; n];
     for i in 0..a.rows() {
@@ -416,7 +522,7 @@ mod tests {
     #[test]
     fn interpolate_keeps_positive_results_in_column_order() {
         let a = Matrix::from_rows(&[vec![(2, f(0.5)), (0, 0)], vec![]]);
-        let out = interpolate_clipped(&a, &[0, 0, f(0.25)], f(0.5));
+        let out = interpolate_clipped(&a, &[0, 0, f(0.25)], f(0.5), Matrix::with_capacity(2, 2));
         assert_eq!(out.to_rows(), vec![vec![(2, f(0.375))], vec![]]);
     }
 
