@@ -9,13 +9,17 @@
 //! - [`fs`]: crash-safe file writes.
 //! - [`net`]: the axon (a miner's HTTP server) and the dendrite (a validator's client),
 //!   speaking the Bittensor wire protocols.
+//! - [`sync`]: a subnet's metagraph, refreshed every block and published on a watch channel.
 //! - [`neuron`]: the miner and validator runtimes.
+//! - [`registry`]: subnets by name, so one program runs any subnet linked into it.
 //! - `cli` (feature `cli`): the `subforge` command-line tool.
 
 pub mod chain;
 pub mod fs;
 pub mod net;
 pub mod neuron;
+pub mod registry;
+pub mod sync;
 pub mod wallet;
 
 #[cfg(feature = "cli")]
