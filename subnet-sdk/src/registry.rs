@@ -152,7 +152,11 @@ pub trait SubnetKind: Send + Sync {
     /// [`Subnet::miner_models`].
     fn miner_models(&self) -> Vec<(&'static str, &'static str)>;
     /// Starts `miner` serving a handler built from `spec`.
-    async fn start_miner(&self, miner: Miner, spec: &MinerSpec) -> Result<RunningMiner, NeuronError>;
+    async fn start_miner(
+        &self,
+        miner: Miner,
+        spec: &MinerSpec,
+    ) -> Result<RunningMiner, NeuronError>;
     /// Builds a validator.
     fn validator(
         &self,
@@ -181,9 +185,15 @@ impl<S: Subnet> SubnetKind for S {
         Subnet::miner_models(self)
     }
 
-    async fn start_miner(&self, miner: Miner, spec: &MinerSpec) -> Result<RunningMiner, NeuronError> {
+    async fn start_miner(
+        &self,
+        miner: Miner,
+        spec: &MinerSpec,
+    ) -> Result<RunningMiner, NeuronError> {
         let handler = self.miner(spec)?;
-        miner.start(move |axon| axon.serve::<S::Task, _>(handler)).await
+        miner
+            .start(move |axon| axon.serve::<S::Task, _>(handler))
+            .await
     }
 
     fn validator(
@@ -198,7 +208,9 @@ impl<S: Subnet> SubnetKind for S {
             ScorerChoice::Wasm(path) => self.wasm_scorer(path.as_deref())?,
         };
         let generator = self.generator()?;
-        Ok(Box::new(Validator::new(chain, hotkey, generator, scorer, config)?))
+        Ok(Box::new(Validator::new(
+            chain, hotkey, generator, scorer, config,
+        )?))
     }
 }
 
@@ -222,7 +234,9 @@ pub struct Registry {
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.kinds.iter().map(|k| k.name())).finish()
+        f.debug_list()
+            .entries(self.kinds.iter().map(|k| k.name()))
+            .finish()
     }
 }
 

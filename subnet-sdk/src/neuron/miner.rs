@@ -5,9 +5,9 @@ use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
+use subforge_core::chain::AxonProtocol;
 use subforge_core::identity::Keypair;
 use subforge_core::{AxonInfo, Hotkey, Metagraph, NetUid, Uid};
-use subforge_core::chain::AxonProtocol;
 use tokio::sync::watch;
 
 use super::error::NeuronError;
@@ -119,7 +119,10 @@ impl Miner {
         let uid = match metagraph.uid_of(&hotkey) {
             Some(uid) => uid,
             None if self.config.register => {
-                let coldkey = self.coldkey.as_ref().ok_or(NeuronError::NoColdkey { hotkey })?;
+                let coldkey = self
+                    .coldkey
+                    .as_ref()
+                    .ok_or(NeuronError::NoColdkey { hotkey })?;
                 let uid = chain.register(coldkey, netuid, &hotkey).await?;
                 tracing::info!(%netuid, %uid, %hotkey, "registered");
                 metagraph = chain.metagraph(netuid).await?;

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use subforge_core::rand_core::RngCore;
 use subforge_core::identity::Keypair;
+use subforge_core::rand_core::RngCore;
 use subforge_core::weights::{self, WeightLimits};
 use subforge_core::{
     Block, Hotkey, Metagraph, MinerResponse, NetUid, Scorer, Seed, StatusCode, Task, TaskGenerator,
@@ -173,7 +173,9 @@ impl<T: Task> Validator<T> {
     }
 
     fn save(&self) -> Result<(), NeuronError> {
-        Ok(self.state.save(&ValidatorState::path(&self.config.base_path))?)
+        Ok(self
+            .state
+            .save(&ValidatorState::path(&self.config.base_path))?)
     }
 
     /// Picks up to `sample_size` serving miners (never itself), reproducibly from `seed`.
@@ -214,10 +216,15 @@ impl<T: Task> Validator<T> {
             match self.generator.generate(seed).await {
                 Ok(challenge) => {
                     let timeout = self.config.timeout.unwrap_or(T::TIMEOUT);
-                    let responses = self.dendrite.query(&targets, &challenge.task, timeout).await;
+                    let responses = self
+                        .dendrite
+                        .query(&targets, &challenge.task, timeout)
+                        .await;
                     queried = self.score(&challenge.task, &challenge.reference, &responses);
                     let scored: Vec<(Uid, f64)> = queried.iter().map(|&(u, _, s)| (u, s)).collect();
-                    self.state.scores.record(&scored, self.config.moving_average_alpha);
+                    self.state
+                        .scores
+                        .record(&scored, self.config.moving_average_alpha);
                 }
                 Err(e) => tracing::error!(step, error = %e, "no challenge this step"),
             }
@@ -288,7 +295,10 @@ impl<T: Task> Validator<T> {
     }
 
     /// Sets, commits or reveals weights when due.
-    async fn weights(&mut self, metagraph: &Metagraph) -> Result<Option<WeightsAction>, NeuronError> {
+    async fn weights(
+        &mut self,
+        metagraph: &Metagraph,
+    ) -> Result<Option<WeightsAction>, NeuronError> {
         let hp = &metagraph.hyperparameters;
         let block = metagraph.block;
         if block < self.weights_backoff_until {
@@ -323,7 +333,14 @@ impl<T: Task> Validator<T> {
             let mut salt = vec![0u16; SALT_WORDS];
             let mut rng = Seed(mix(self.seed_base ^ block.get() ^ 0xc0ff_ee)).rng();
             salt.iter_mut().for_each(|s| *s = rng.next_u32() as u16);
-            let hash = weights_commit_hash(&self.me, netuid, &uid_list, &values, &salt, self.config.version_key);
+            let hash = weights_commit_hash(
+                &self.me,
+                netuid,
+                &uid_list,
+                &values,
+                &salt,
+                self.config.version_key,
+            );
             match self.chain.commit_weights(&self.hotkey, netuid, hash).await {
                 Ok(receipt) => {
                     let subnet = self.chain.subnet(netuid).await?;
@@ -356,7 +373,13 @@ impl<T: Task> Validator<T> {
         } else {
             match self
                 .chain
-                .set_weights(&self.hotkey, netuid, &uid_list, &values, self.config.version_key)
+                .set_weights(
+                    &self.hotkey,
+                    netuid,
+                    &uid_list,
+                    &values,
+                    self.config.version_key,
+                )
                 .await
             {
                 Ok(receipt) => {
@@ -376,7 +399,10 @@ impl<T: Task> Validator<T> {
     }
 
     /// Reveals a pending commit once its reveal epoch has come.
-    async fn reveal(&mut self, pending: PendingReveal) -> Result<Option<WeightsAction>, NeuronError> {
+    async fn reveal(
+        &mut self,
+        pending: PendingReveal,
+    ) -> Result<Option<WeightsAction>, NeuronError> {
         let netuid = self.config.netuid;
         let subnet = self.chain.subnet(netuid).await?;
         let hp = self.chain.hyperparameters(netuid).await?;
@@ -386,7 +412,14 @@ impl<T: Task> Validator<T> {
         let uids: Vec<Uid> = pending.uids.iter().map(|&u| Uid(u)).collect();
         let result = self
             .chain
-            .reveal_weights(&self.hotkey, netuid, &uids, &pending.values, &pending.salt, pending.version_key)
+            .reveal_weights(
+                &self.hotkey,
+                netuid,
+                &uids,
+                &pending.values,
+                &pending.salt,
+                pending.version_key,
+            )
             .await;
         match result {
             Ok(receipt) => {
@@ -418,7 +451,12 @@ impl<T: Task> Validator<T> {
 
     /// Handles a refused weights extrinsic: rules the validator may satisfy later (no permit
     /// yet, too soon) back off; anything else stops the step with the error.
-    fn refused(&mut self, e: ChainError, block: Block, interval: u64) -> Result<Option<WeightsAction>, NeuronError> {
+    fn refused(
+        &mut self,
+        e: ChainError,
+        block: Block,
+        interval: u64,
+    ) -> Result<Option<WeightsAction>, NeuronError> {
         match e {
             ChainError::NoValidatorPermit { .. }
             | ChainError::SettingWeightsTooFast { .. }
@@ -450,7 +488,9 @@ impl<T: Task> Validator<T> {
                     backoff = Duration::from_millis(250);
                     report.block
                 }
-                Err(e @ (NeuronError::NotRegistered { .. } | NeuronError::State(_))) => return Err(e),
+                Err(e @ (NeuronError::NotRegistered { .. } | NeuronError::State(_))) => {
+                    return Err(e);
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, retry_in = ?backoff, "validator step failed");
                     tokio::select! {
