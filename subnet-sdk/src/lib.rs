@@ -1,1 +1,4 @@
 //! placeholder
+
+#[cfg(feature = "wasm")]
+pub mod wasm;
