@@ -1,1 +1,5 @@
-fn main() {}
+//! The `subforge` command-line tool.
+
+fn main() -> std::process::ExitCode {
+    subforge_sdk::cli::main()
+}

@@ -1,0 +1,59 @@
+//! The `subforge` command-line tool: a thin layer over the SDK.
+//!
+//! Each command group is a module with a clap `Args` struct and a `run` function. Errors reach
+//! the user as one line, `error: <what went wrong>`, and a non-zero exit status.
+
+mod wallet;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Build Bittensor-style subnets in Rust.
+#[derive(Debug, Parser)]
+#[command(name = "subforge", version, about, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalOpts,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command accepts.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct GlobalOpts {
+    /// Folder holding the wallets [default: $BT_WALLET_PATH, else ~/.bittensor/wallets].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub(crate) wallet_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create, restore, list and show wallets (coldkeys and hotkeys).
+    Wallet(wallet::WalletArgs),
+}
+
+/// Runs the `subforge` tool with the process's arguments.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Wallet(args) => wallet::run(args, &cli.global),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A multi-threaded tokio runtime for commands that need async.
+#[allow(dead_code)]
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))
+}
