@@ -3,6 +3,8 @@
 //! Each command group is a module with a clap `Args` struct and a `run` function. Errors reach
 //! the user as one line, `error: <what went wrong>`, and a non-zero exit status.
 
+#[cfg(feature = "wasm")]
+mod scorer;
 mod wallet;
 
 use std::path::PathBuf;
@@ -32,6 +34,9 @@ pub(crate) struct GlobalOpts {
 enum Command {
     /// Create, restore, list and show wallets (coldkeys and hotkeys).
     Wallet(wallet::WalletArgs),
+    /// Inspect and run sandboxed WASM scoring modules.
+    #[cfg(feature = "wasm")]
+    Scorer(scorer::ScorerArgs),
 }
 
 /// Runs the `subforge` tool with the process's arguments.
@@ -39,6 +44,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Wallet(args) => wallet::run(args, &cli.global),
+        #[cfg(feature = "wasm")]
+        Command::Scorer(args) => scorer::run(args, &cli.global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

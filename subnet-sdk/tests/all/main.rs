@@ -2,6 +2,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cli_scorer;
 mod cli_wallet;
 mod python;
 mod wallet_interop;
+mod wasm_guest_build;
+mod wasm_hostile;
+mod wasm_scorer;
