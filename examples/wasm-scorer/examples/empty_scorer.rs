@@ -6,8 +6,8 @@
 #[allow(unreachable_pub)]
 mod task;
 
-use task::TextMatch;
 use subforge_guest::core::{MinerResponse, ScoreError, Scorer};
+use task::TextMatch;
 
 struct Empty;
 

@@ -144,7 +144,8 @@ impl InputWriter {
         self.buf.extend_from_slice(&head.uid.to_le_bytes());
         self.buf.extend_from_slice(&head.hotkey);
         self.buf.extend_from_slice(&head.status.to_le_bytes());
-        self.buf.extend_from_slice(&head.latency_micros.to_le_bytes());
+        self.buf
+            .extend_from_slice(&head.latency_micros.to_le_bytes());
         self.buf.push(u8::from(head.signature_verified));
         self.bytes("message", head.message.as_bytes())?;
         match payload {

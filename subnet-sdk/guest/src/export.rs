@@ -146,9 +146,8 @@ mod tests {
             Ok(responses
                 .iter()
                 .map(|r| {
-                    r.ok().map_or(0.0, |v| {
-                        1.0 / (1.0 + f64::from(v.abs_diff(*reference)))
-                    })
+                    r.ok()
+                        .map_or(0.0, |v| 1.0 / (1.0 + f64::from(v.abs_diff(*reference))))
                 })
                 .collect())
         }

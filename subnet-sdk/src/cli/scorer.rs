@@ -81,7 +81,10 @@ pub(crate) fn run(args: ScorerArgs, _global: &GlobalOpts) -> anyhow::Result<()> 
             for (name, kind) in &info.exports {
                 println!("  {name}: {kind}");
             }
-            println!("imports:{}", if info.imports.is_empty() { " none" } else { "" });
+            println!(
+                "imports:{}",
+                if info.imports.is_empty() { " none" } else { "" }
+            );
             for (name, kind) in &info.imports {
                 println!("  {name}: {kind}");
             }

@@ -140,7 +140,11 @@ impl ModuleCache {
     }
 
     /// Stores a compiled module, atomically (a reader sees the old entry or the new one).
-    pub(crate) fn put(&self, module_sha: &[u8; 32], module: &wasmtime::Module) -> Result<(), WasmError> {
+    pub(crate) fn put(
+        &self,
+        module_sha: &[u8; 32],
+        module: &wasmtime::Module,
+    ) -> Result<(), WasmError> {
         let artifact = module
             .serialize()
             .map_err(|e| WasmError::Engine(format!("cannot serialize a compiled module: {e}")))?;

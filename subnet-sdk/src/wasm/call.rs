@@ -74,7 +74,8 @@ impl<'m> Call<'m> {
         );
         store.limiter(|s| &mut s.limiter);
         let stack = engine.config().max_wasm_stack;
-        let fail = |e: wasmtime::Error, store: &Store<CallState>| classify(&e, store, limits, stack);
+        let fail =
+            |e: wasmtime::Error, store: &Store<CallState>| classify(&e, store, limits, stack);
         store.set_fuel(limits.fuel).map_err(|e| fail(e, &store))?;
         store.set_epoch_deadline(engine.ticks(limits.wall_clock));
         store.epoch_deadline_trap();
@@ -157,7 +158,12 @@ fn fuel_used(store: &Store<CallState>, limits: &Limits) -> u64 {
 }
 
 /// Maps a wasmtime error to the typed error a caller can act on.
-fn classify(e: &wasmtime::Error, store: &Store<CallState>, limits: &Limits, stack: usize) -> WasmError {
+fn classify(
+    e: &wasmtime::Error,
+    store: &Store<CallState>,
+    limits: &Limits,
+    stack: usize,
+) -> WasmError {
     if let Some(GuestPanicked(message)) = e.downcast_ref::<GuestPanicked>() {
         return WasmError::GuestPanic {
             message: message.clone(),

@@ -248,8 +248,8 @@ mod tests {
 
     #[test]
     fn wasmtime_version_matches_the_lock_file() {
-        let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock"))
-            .unwrap();
+        let lock =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock")).unwrap();
         let at = lock.find("name = \"wasmtime\"\nversion = \"").unwrap();
         let version = lock[at..].split('"').nth(3).unwrap();
         assert_eq!(version, WASMTIME_VERSION);

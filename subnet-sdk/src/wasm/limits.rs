@@ -80,9 +80,21 @@ impl Limits {
         for (limit, requested, ceiling) in [
             ("fuel", self.fuel, ceilings.fuel),
             ("memory", self.memory_bytes, ceilings.memory_bytes),
-            ("max_input_bytes", self.max_input_bytes, ceilings.max_input_bytes),
-            ("max_output_bytes", self.max_output_bytes, ceilings.max_output_bytes),
-            ("wall_clock_ms", wall(self.wall_clock), wall(ceilings.wall_clock)),
+            (
+                "max_input_bytes",
+                self.max_input_bytes,
+                ceilings.max_input_bytes,
+            ),
+            (
+                "max_output_bytes",
+                self.max_output_bytes,
+                ceilings.max_output_bytes,
+            ),
+            (
+                "wall_clock_ms",
+                wall(self.wall_clock),
+                wall(ceilings.wall_clock),
+            ),
         ] {
             if requested > ceiling {
                 return Err(WasmError::LimitAboveCeiling {

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::limits::{Ceilings, Limits};
 use super::WasmError;
+use super::limits::{Ceilings, Limits};
 
 /// The largest manifest file read.
 const MANIFEST_MAX_BYTES: u64 = 64 * 1024;
@@ -110,8 +110,11 @@ mod tests {
     #[test]
     fn manifests_raise_limits_within_ceilings() {
         let p = Path::new("scorer.toml");
-        let m = Manifest::parse("[limits]\nfuel = 5\nmemory_mib = 2\nwall_clock_ms = 1500\n", p)
-            .unwrap();
+        let m = Manifest::parse(
+            "[limits]\nfuel = 5\nmemory_mib = 2\nwall_clock_ms = 1500\n",
+            p,
+        )
+        .unwrap();
         let l = m.limits(Limits::default(), &Ceilings::default()).unwrap();
         assert_eq!(l.fuel, 5);
         assert_eq!(l.memory_bytes, 2 << 20);
@@ -128,7 +131,12 @@ mod tests {
             m.limits(Limits::default(), &Ceilings::default()),
             Err(WasmError::ZeroLimit("memory"))
         ));
-        for bad in ["[limits]\nfuell = 1\n", "limits = 3", "[limits]\nfuel = -1\n", "x"] {
+        for bad in [
+            "[limits]\nfuell = 1\n",
+            "limits = 3",
+            "[limits]\nfuel = -1\n",
+            "x",
+        ] {
             assert!(
                 matches!(Manifest::parse(bad, p), Err(WasmError::Manifest { .. })),
                 "{bad}"

@@ -106,7 +106,11 @@ impl ScorerModule {
         Self::load(engine, &bytes, limits)
     }
 
-    pub(crate) fn load(engine: &ScoringEngine, bytes: &[u8], limits: Limits) -> Result<Self, WasmError> {
+    pub(crate) fn load(
+        engine: &ScoringEngine,
+        bytes: &[u8],
+        limits: Limits,
+    ) -> Result<Self, WasmError> {
         validate::prevalidate(bytes, engine.config().max_module_bytes, &limits)?;
         let sha256 = ModuleHash(Sha256::digest(bytes).into());
         let (module, cache) = compile(engine, bytes, &sha256)?;

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use subforge_core::{MinerResponse, ScoreError, Scorer, Task};
 use subforge_guest::abi;
 
+use super::WasmError;
 use super::engine::ScoringEngine;
 use super::hash::SchemaHash;
 use super::module::{ScoreReceipt, ScorerModule};
-use super::WasmError;
 
 /// A WASM scoring module for task `T`; implements [`Scorer<T>`].
 ///

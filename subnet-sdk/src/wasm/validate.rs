@@ -18,7 +18,11 @@ fn invalid(e: impl std::fmt::Display) -> WasmError {
 
 /// The pass over the raw bytes: refuses what is certain to fail, before spending time
 /// compiling it.
-pub(crate) fn prevalidate(bytes: &[u8], max_module_bytes: u64, limits: &Limits) -> Result<(), WasmError> {
+pub(crate) fn prevalidate(
+    bytes: &[u8],
+    max_module_bytes: u64,
+    limits: &Limits,
+) -> Result<(), WasmError> {
     if bytes.len() as u64 > max_module_bytes {
         return Err(WasmError::ModuleTooLarge {
             size: bytes.len() as u64,
@@ -94,7 +98,9 @@ pub(crate) fn prevalidate(bytes: &[u8], max_module_bytes: u64, limits: &Limits) 
     match memories {
         0 => Err(WasmError::MissingExport(abi::MEMORY_EXPORT)),
         1 => Ok(()),
-        n => Err(invalid(format!("the module defines {n} memories; ABI v1 allows one"))),
+        n => Err(invalid(format!(
+            "the module defines {n} memories; ABI v1 allows one"
+        ))),
     }
 }
 
@@ -109,19 +115,30 @@ fn type_ref_kind(ty: &TypeRef) -> &'static str {
 }
 
 fn signature(params: &[ValType], results: &[ValType]) -> String {
-    let list = |v: &[ValType]| v.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ");
+    let list = |v: &[ValType]| {
+        v.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     format!("[{}] -> [{}]", list(params), list(results))
 }
 
 fn func_signature(f: &FuncType) -> String {
-    signature(&f.params().collect::<Vec<_>>(), &f.results().collect::<Vec<_>>())
+    signature(
+        &f.params().collect::<Vec<_>>(),
+        &f.results().collect::<Vec<_>>(),
+    )
 }
 
 fn same(ty: &FuncType, params: &[ValType], results: &[ValType]) -> bool {
     // ABI v1 uses only i32 and i64, so no reference type (which could belong to another
     // engine) is ever compared.
     let eq = |a: ValType, b: &ValType| {
-        matches!((a, b), (ValType::I32, ValType::I32) | (ValType::I64, ValType::I64))
+        matches!(
+            (a, b),
+            (ValType::I32, ValType::I32) | (ValType::I64, ValType::I64)
+        )
     };
     ty.params().len() == params.len()
         && ty.results().len() == results.len()
@@ -169,7 +186,12 @@ pub(crate) fn check_module(module: &wasmtime::Module) -> Result<(), WasmError> {
         (abi::MARKER_EXPORT, &[], &[], "function [] -> []"),
         (abi::ALLOC_EXPORT, &[I32], &[I32], "function [i32] -> [i32]"),
         (abi::DESCRIBE_EXPORT, &[], &[I64], "function [] -> [i64]"),
-        (abi::SCORE_EXPORT, &[I32, I32], &[I64], "function [i32 i32] -> [i64]"),
+        (
+            abi::SCORE_EXPORT,
+            &[I32, I32],
+            &[I64],
+            "function [i32 i32] -> [i64]",
+        ),
     ];
     for (name, params, results, expected) in functions {
         match module.get_export(name) {

@@ -46,8 +46,14 @@ fn inspect_shows_task_hashes_limits_and_exports() {
     let hash = hex::encode(TextMatch::schema().hash());
     assert!(text.contains("task:          TextMatch\n"), "{text}");
     assert!(text.contains(&format!("schema hash:   {hash}\n")), "{text}");
-    assert!(text.contains("fuel 1000000000, memory 268435456 bytes"), "{text}");
-    assert!(text.contains("  subforge_score: function [i32 i32] -> [i64]\n"), "{text}");
+    assert!(
+        text.contains("fuel 1000000000, memory 268435456 bytes"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  subforge_score: function [i32 i32] -> [i64]\n"),
+        "{text}"
+    );
 
     let info: Value = serde_json::from_str(&ok(&subforge(&[
         "scorer",
@@ -68,7 +74,13 @@ fn inspect_shows_task_hashes_limits_and_exports() {
         .iter()
         .map(|e| e[0].as_str().unwrap())
         .collect();
-    for name in ["memory", "subforge_abi_v1", "subforge_alloc", "subforge_describe", "subforge_score"] {
+    for name in [
+        "memory",
+        "subforge_abi_v1",
+        "subforge_alloc",
+        "subforge_describe",
+        "subforge_score",
+    ] {
         assert!(exports.contains(&name), "{exports:?}");
     }
 }
@@ -113,7 +125,13 @@ fn run_prints_the_scores_and_the_fuel_used() {
 
     // An input that is not a scoring input.
     std::fs::write(&input, "{\"task\": 1}").unwrap();
-    let out = subforge(&["scorer", "run", path(&guest_modules().scorer), "--input", path(&input)]);
+    let out = subforge(&[
+        "scorer",
+        "run",
+        path(&guest_modules().scorer),
+        "--input",
+        path(&input),
+    ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a scoring input"));
 }
@@ -131,10 +149,16 @@ fn hostile_modules_fail_with_the_error_name() {
         .unwrap(),
     )
     .unwrap();
-    fails_with(&subforge(&["scorer", "inspect", path(&wasi)]), "ForbiddenImport");
+    fails_with(
+        &subforge(&["scorer", "inspect", path(&wasi)]),
+        "ForbiddenImport",
+    );
     let junk = dir.path().join("junk.wasm");
     std::fs::write(&junk, b"\0asm junk").unwrap();
-    fails_with(&subforge(&["scorer", "inspect", path(&junk)]), "InvalidModule");
+    fails_with(
+        &subforge(&["scorer", "inspect", path(&junk)]),
+        "InvalidModule",
+    );
     fails_with(
         &subforge(&["scorer", "inspect", path(&dir.path().join("absent.wasm"))]),
         "Io",

@@ -59,7 +59,11 @@ fn build() -> GuestModules {
         empty: out.join("examples/empty_scorer.wasm"),
     };
     for path in [&modules.scorer, &modules.empty] {
-        assert!(path.is_file(), "the build did not produce {}", path.display());
+        assert!(
+            path.is_file(),
+            "the build did not produce {}",
+            path.display()
+        );
     }
     modules
 }

@@ -6,9 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use subforge_guest::abi::InputWriter;
-use subforge_sdk::wasm::{
-    EngineConfig, Limits, ScorerModule, ScoringEngine, WasmError,
-};
+use subforge_sdk::wasm::{EngineConfig, Limits, ScorerModule, ScoringEngine, WasmError};
 
 const MIB: u64 = 1 << 20;
 
@@ -145,7 +143,11 @@ fn a_well_formed_module_scores() {
     assert_eq!(module.schema().name, "Hostile");
     let receipt = module.score_encoded(&input(0), 0).unwrap();
     assert!(receipt.scores.is_empty());
-    assert!(receipt.fuel_used > 0 && receipt.fuel_used < 100, "{}", receipt.fuel_used);
+    assert!(
+        receipt.fuel_used > 0 && receipt.fuel_used < 100,
+        "{}",
+        receipt.fuel_used
+    );
     // Fuel is deterministic: the same call costs the same.
     assert_eq!(module.score_encoded(&input(0), 0).unwrap(), receipt);
 }
@@ -222,7 +224,10 @@ fn tables_are_capped() {
     };
     assert!(matches!(
         wat.load().unwrap_err(),
-        WasmError::MemoryLimit { requested: 1_000_000, limit: 100_000 }
+        WasmError::MemoryLimit {
+            requested: 1_000_000,
+            limit: 100_000
+        }
     ));
     let wat = Wat {
         extra: "(table $t 1 funcref)",
@@ -338,7 +343,10 @@ fn garbage_output_is_refused() {
     assert!(
         matches!(
             err,
-            WasmError::InvalidScores(subforge_core::ScoreError::WrongCount { expected: 0, got: 1 })
+            WasmError::InvalidScores(subforge_core::ScoreError::WrongCount {
+                expected: 0,
+                got: 1
+            })
         ),
         "{err:?}"
     );
@@ -351,21 +359,33 @@ fn garbage_output_is_refused() {
     .unwrap();
     let err = module.score_encoded(&input(1), 1).unwrap_err();
     assert!(
-        matches!(err, WasmError::InvalidScores(subforge_core::ScoreError::InvalidScore { index: 0, .. })),
+        matches!(
+            err,
+            WasmError::InvalidScores(subforge_core::ScoreError::InvalidScore { index: 0, .. })
+        ),
         "{err:?}"
     );
     // The guest's own refusals.
     let err = call(with_reply(r#"(data (i32.const 300) "\01bad input")"#, 10)).unwrap_err();
-    assert!(matches!(&err, WasmError::InputRejected(m) if m == "bad input"), "{err:?}");
+    assert!(
+        matches!(&err, WasmError::InputRejected(m) if m == "bad input"),
+        "{err:?}"
+    );
     let err = call(with_reply(r#"(data (i32.const 300) "\02no")"#, 3)).unwrap_err();
-    assert!(matches!(&err, WasmError::ScoreFailed(m) if m == "no"), "{err:?}");
+    assert!(
+        matches!(&err, WasmError::ScoreFailed(m) if m == "no"),
+        "{err:?}"
+    );
 }
 
 #[test]
 fn malformed_descriptions_are_refused_at_load() {
     for (data, len) in [
         (r#"(data (i32.const 300) "\00not json")"#, 9),
-        (r#"(data (i32.const 300) "\00{\"name\":\"bad name\",\"task\":{},\"response\":{}}")"#, 46),
+        (
+            r#"(data (i32.const 300) "\00{\"name\":\"bad name\",\"task\":{},\"response\":{}}")"#,
+            46,
+        ),
         (r#"(data (i32.const 300) "\02refused")"#, 8),
     ] {
         let wat = Wat {
@@ -374,7 +394,10 @@ fn malformed_descriptions_are_refused_at_load() {
             ..Wat::default()
         };
         let err = wat.load().unwrap_err();
-        assert!(matches!(err, WasmError::MalformedOutput(_)), "{data}: {err:?}");
+        assert!(
+            matches!(err, WasmError::MalformedOutput(_)),
+            "{data}: {err:?}"
+        );
     }
 }
 
@@ -386,7 +409,9 @@ fn missing_or_mistyped_exports_are_refused() {
         ("subforge_alloc", "alloc"),
         ("subforge_describe", "describe"),
     ] {
-        let bytes = wat::parse_str(text.replace(&format!("\"{name}\""), &format!("\"{replacement}\""))).unwrap();
+        let bytes =
+            wat::parse_str(text.replace(&format!("\"{name}\""), &format!("\"{replacement}\"")))
+                .unwrap();
         match engine().load(&bytes, limits()).unwrap_err() {
             WasmError::MissingExport(missing) => assert_eq!(missing, name),
             other => panic!("{name}: {other:?}"),
@@ -414,7 +439,10 @@ fn missing_or_mistyped_exports_are_refused() {
     };
     assert!(matches!(
         wrong_type.load().unwrap_err(),
-        WasmError::ExportType { name: "subforge_abi_v1", .. }
+        WasmError::ExportType {
+            name: "subforge_abi_v1",
+            ..
+        }
     ));
     let bytes = wat::parse_str(text.replace(
         "(param $ptr i32) (param $len i32) (result i64)",
@@ -423,7 +451,10 @@ fn missing_or_mistyped_exports_are_refused() {
     .unwrap();
     assert!(matches!(
         engine().load(&bytes, limits()).unwrap_err(),
-        WasmError::ExportType { name: "subforge_score", .. }
+        WasmError::ExportType {
+            name: "subforge_score",
+            ..
+        }
     ));
     let hidden_memory = Wat {
         memory: "(memory 1)",
@@ -460,18 +491,32 @@ fn imports_outside_the_host_namespace_are_refused() {
             "proc_exit",
         ),
         (r#"(import "env" "abort" (func))"#, "env", "abort"),
-        (r#"(import "env" "table" (table 1 funcref))"#, "env", "table"),
+        (
+            r#"(import "env" "table" (table 1 funcref))"#,
+            "env",
+            "table",
+        ),
         (r#"(import "env" "g" (global i32))"#, "env", "g"),
-        (r#"(import "subforge" "clock" (func (result i64)))"#, "subforge", "clock"),
+        (
+            r#"(import "subforge" "clock" (func (result i64)))"#,
+            "subforge",
+            "clock",
+        ),
         // Our name with another type: refused after compiling.
-        (r#"(import "subforge" "panic" (func (param i64)))"#, "subforge", "panic"),
+        (
+            r#"(import "subforge" "panic" (func (param i64)))"#,
+            "subforge",
+            "panic",
+        ),
     ] {
         let wat = Wat {
             imports: import,
             ..Wat::default()
         };
         match wat.load().unwrap_err() {
-            WasmError::ForbiddenImport { module: m, name: n, .. } => {
+            WasmError::ForbiddenImport {
+                module: m, name: n, ..
+            } => {
                 assert_eq!((m.as_str(), n.as_str()), (module, name));
             }
             other => panic!("{import}: {other:?}"),
@@ -501,9 +546,10 @@ fn huge_data_segments_are_refused() {
     }
     // More data than the memory limit allows: refused before compiling.
     let big = "\\00".repeat(17 * MIB as usize);
-    let text = Wat::default()
-        .text()
-        .replace("(func (export \"subforge_abi_v1\"))", &format!("(func (export \"subforge_abi_v1\")) (data (i32.const 0) \"{big}\")"));
+    let text = Wat::default().text().replace(
+        "(func (export \"subforge_abi_v1\"))",
+        &format!("(func (export \"subforge_abi_v1\")) (data (i32.const 0) \"{big}\")"),
+    );
     let bytes = wat::parse_str(&text).unwrap();
     match engine().load(&bytes, limits()).unwrap_err() {
         WasmError::MemoryLimit { requested, limit } => {
@@ -534,9 +580,21 @@ fn not_a_core_module_is_invalid() {
         b"\0asm\x01\0\0\0\x99".to_vec(),
         // A component's preamble.
         b"\0asm\x0d\0\x01\0".to_vec(),
-        wat::parse_str(Wat::default().text().replace("(memory (export \"memory\") 1)", "(memory (export \"memory\") i64 1)")).unwrap(),
-        wat::parse_str(Wat::default().text().replace("(memory (export \"memory\") 1)", "(memory (export \"memory\") 1 2 shared)")).unwrap(),
-        wat::parse_str(Wat::default().text().replace("(memory (export \"memory\") 1)", "(memory (export \"memory\") 1) (memory 1)")).unwrap(),
+        wat::parse_str(Wat::default().text().replace(
+            "(memory (export \"memory\") 1)",
+            "(memory (export \"memory\") i64 1)",
+        ))
+        .unwrap(),
+        wat::parse_str(Wat::default().text().replace(
+            "(memory (export \"memory\") 1)",
+            "(memory (export \"memory\") 1 2 shared)",
+        ))
+        .unwrap(),
+        wat::parse_str(Wat::default().text().replace(
+            "(memory (export \"memory\") 1)",
+            "(memory (export \"memory\") 1) (memory 1)",
+        ))
+        .unwrap(),
     ] {
         let err = engine().load(&bytes, limits()).unwrap_err();
         assert!(matches!(err, WasmError::InvalidModule(_)), "{err:?}");
@@ -610,11 +668,11 @@ fn failing_at_call() -> Vec<(ScorerModule, &'static str)> {
         ..Wat::default()
     };
     [
-        (Wat::with_score("(loop $l (br $l)) (unreachable)"), "FuelExhausted"),
         (
-            Wat::with_score(TOUCHING_BOMB),
-            "MemoryLimit",
+            Wat::with_score("(loop $l (br $l)) (unreachable)"),
+            "FuelExhausted",
         ),
+        (Wat::with_score(TOUCHING_BOMB), "MemoryLimit"),
         (recursion, "StackOverflow"),
         (Wat::with_score("(unreachable)"), "Trap"),
         (panics, "GuestPanic"),
@@ -629,7 +687,13 @@ fn failing_at_call() -> Vec<(ScorerModule, &'static str)> {
 fn resident_bytes() -> u64 {
     // The second field of statm is the resident set, in pages (4 KiB on x86-64 and aarch64 Linux).
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
-    statm.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 4096
+    statm
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse::<u64>()
+        .unwrap()
+        * 4096
 }
 
 #[test]

@@ -123,12 +123,19 @@ fn a_module_for_another_task_is_refused() {
     let path = &guest_modules().scorer;
     match WasmScorer::<OtherTask>::load(engine(), path).unwrap_err() {
         WasmError::TaskMismatch { expected, found } => {
-            assert_eq!((expected.as_str(), found.as_str()), ("OtherTask", "TextMatch"));
+            assert_eq!(
+                (expected.as_str(), found.as_str()),
+                ("OtherTask", "TextMatch")
+            );
         }
         other => panic!("{other:?}"),
     }
     match WasmScorer::<TextMatchV2>::load(engine(), path).unwrap_err() {
-        WasmError::SchemaMismatch { task, expected, found } => {
+        WasmError::SchemaMismatch {
+            task,
+            expected,
+            found,
+        } => {
             assert_eq!(task, "TextMatch");
             assert_eq!(expected, hex::encode(TextMatchV2::schema().hash()));
             assert_eq!(found, hex::encode(TextMatch::schema().hash()));
@@ -151,10 +158,17 @@ fn scorer_errors_surface_through_the_scorer_trait() {
         .score_with_receipt(&task, &reference, &responses)
         .unwrap();
     let fuel = full.fuel_used / 2;
-    std::fs::write(dir.path().join("scorer.toml"), format!("[limits]\nfuel = {fuel}\n")).unwrap();
+    std::fs::write(
+        dir.path().join("scorer.toml"),
+        format!("[limits]\nfuel = {fuel}\n"),
+    )
+    .unwrap();
     let starved = WasmScorer::<TextMatch>::load(engine(), &wasm).unwrap();
     assert_eq!(starved.module().limits().fuel, fuel);
-    match starved.score_with_receipt(&task, &reference, &responses).unwrap_err() {
+    match starved
+        .score_with_receipt(&task, &reference, &responses)
+        .unwrap_err()
+    {
         WasmError::FuelExhausted { fuel_used } => assert_eq!(fuel_used, fuel),
         other => panic!("{other:?}"),
     }
@@ -162,12 +176,23 @@ fn scorer_errors_surface_through_the_scorer_trait() {
     assert!(err.to_string().contains("FuelExhausted"), "{err}");
 
     // A manifest asking for more than the host allows is refused at load.
-    std::fs::write(dir.path().join("scorer.toml"), "[limits]\nmemory_mib = 100000\n").unwrap();
+    std::fs::write(
+        dir.path().join("scorer.toml"),
+        "[limits]\nmemory_mib = 100000\n",
+    )
+    .unwrap();
     assert!(matches!(
         WasmScorer::<TextMatch>::load(engine(), &wasm).unwrap_err(),
-        WasmError::LimitAboveCeiling { limit: "memory", .. }
+        WasmError::LimitAboveCeiling {
+            limit: "memory",
+            ..
+        }
     ));
-    std::fs::write(dir.path().join("scorer.toml"), "[limits]\nfuel = \"lots\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("scorer.toml"),
+        "[limits]\nfuel = \"lots\"\n",
+    )
+    .unwrap();
     assert!(matches!(
         WasmScorer::<TextMatch>::load(engine(), &wasm).unwrap_err(),
         WasmError::Manifest { .. }
@@ -252,5 +277,8 @@ fn limits_are_checked_against_the_ceilings() {
             },
         )
         .unwrap_err();
-    assert!(matches!(err, WasmError::LimitAboveCeiling { limit: "fuel", .. }), "{err:?}");
+    assert!(
+        matches!(err, WasmError::LimitAboveCeiling { limit: "fuel", .. }),
+        "{err:?}"
+    );
 }
