@@ -64,14 +64,14 @@ fn calls(c: &mut Criterion) {
                 Empty
                     .score(black_box(&task), &reference, &responses)
                     .unwrap()
-            })
+            });
         });
         group.bench_function(format!("empty_wasm/{n}"), |b| {
             b.iter(|| {
                 empty
                     .score(black_box(&task), &reference, &responses)
                     .unwrap()
-            })
+            });
         });
     }
     group.finish();
@@ -90,14 +90,14 @@ fn calls(c: &mut Criterion) {
             EditDistance
                 .score(black_box(&task), &reference, &responses)
                 .unwrap()
-        })
+        });
     });
     group.bench_function("wasm/16x300", |b| {
         b.iter(|| {
             scorer
                 .score(black_box(&task), &reference, &responses)
                 .unwrap()
-        })
+        });
     });
     group.finish();
 }

@@ -32,10 +32,10 @@ pub fn challenge(
     let answers = (0..responses)
         .map(|i| {
             let roll = rng.next_u32();
-            let answered = roll % 8 != 0;
+            let answered = !roll.is_multiple_of(8);
             let payload = answered.then(|| {
                 // Mostly the reference with a few edits, sometimes unrelated text.
-                if roll % 5 == 0 {
+                if roll.is_multiple_of(5) {
                     text(&mut rng, length)
                 } else {
                     let mut chars: Vec<char> = reference.chars().collect();
@@ -62,7 +62,7 @@ pub fn challenge(
                 message: if answered { "Success" } else { "Timeout" }.to_owned(),
                 latency: Duration::from_micros(rng.next_u64() % 20_000_000),
                 payload,
-                signature_verified: rng.next_u32() % 4 != 0,
+                signature_verified: !rng.next_u32().is_multiple_of(4),
             }
         })
         .collect();

@@ -456,7 +456,7 @@ mod tests {
             message: "é".repeat(uid as usize),
             latency: Duration::from_micros(1234 + u64::from(uid)),
             payload,
-            signature_verified: uid % 2 == 0,
+            signature_verified: uid.is_multiple_of(2),
         }
     }
 

@@ -48,8 +48,10 @@ fn named(e: WasmError) -> anyhow::Error {
 }
 
 fn load(cache_dir: Option<PathBuf>, module: &Path) -> anyhow::Result<ScorerModule> {
-    let mut config = EngineConfig::default();
-    config.cache_dir = cache_dir;
+    let config = EngineConfig {
+        cache_dir,
+        ..EngineConfig::default()
+    };
     let engine = ScoringEngine::new(config).map_err(named)?;
     engine.load_file(module).map_err(named)
 }

@@ -33,10 +33,8 @@ pub(crate) fn prevalidate(
     let mut data_bytes = 0u64;
     for payload in Parser::new(0).parse_all(bytes) {
         match payload.map_err(invalid)? {
-            Payload::Version { encoding, .. } => {
-                if encoding != Encoding::Module {
-                    return Err(invalid("a component, not a core WebAssembly module"));
-                }
+            Payload::Version { encoding, .. } if encoding != Encoding::Module => {
+                return Err(invalid("a component, not a core WebAssembly module"));
             }
             Payload::ImportSection(reader) => {
                 for import in reader.into_imports() {
