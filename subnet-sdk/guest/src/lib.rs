@@ -33,6 +33,12 @@
 //! `cargo build --release --target wasm32-unknown-unknown`. The exports exist only in the wasm32
 //! build, so the same crate links natively too and gives bit-identical scores there.
 //!
+//! Bit-identical means the scorer may use `+ - * /`, `sqrt`, `abs`, `floor`, `ceil`, `min`,
+//! `max` and integer arithmetic freely; `exp`, `ln`, `powf`, `sin` and friends call the
+//! platform's math library natively and may differ in the last bit, so take them from the
+//! `libm` crate when native and WASM scores must agree. Latency reaches a module in whole
+//! microseconds, as it travels on the wire.
+//!
 //! The contract with the host is ABI v1 (`docs/abi.md`); [`abi`] holds its codec, shared with the
 //! host. It re-exports [`subforge_core`] built without the `signing` feature (no OS random
 //! source exists inside a module).

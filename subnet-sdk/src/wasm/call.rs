@@ -81,7 +81,16 @@ impl<'m> Call<'m> {
         store.epoch_deadline_trap();
         let instance = match pre.instantiate(&mut store) {
             Ok(i) => i,
-            Err(e) => return Err(fail(e, &store)),
+            // Anything that is not the module's own doing (a trap, a limit, a panic) is the
+            // allocator refusing it.
+            Err(e) => {
+                return Err(match fail(e, &store) {
+                    WasmError::Trap { message } if !message.starts_with("wasm trap") => {
+                        WasmError::Instantiate(message)
+                    }
+                    other => other,
+                });
+            }
         };
         let memory = instance
             .get_memory(&mut store, abi::MEMORY_EXPORT)

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use super::WasmError;
 use super::cache::ModuleCache;
 use super::hash::EngineHash;
-use super::limits::{Ceilings, Limits};
+use super::limits::{Ceilings, Limits, TABLE_ELEMENTS_MAX};
 use super::module::ScorerModule;
 
 /// The wasmtime release the host is built on; folded into the [`EngineHash`]. A test checks it
@@ -36,6 +36,11 @@ pub struct EngineConfig {
     pub cache_dir: Option<PathBuf>,
     /// How often the wall-clock backstop is checked (default 10 ms).
     pub epoch_tick: Duration,
+    /// Calls that may run at once, each in a pre-reserved instance slot that is reused (default
+    /// 32); reusing slots spares a call most of its memory-mapping work. A call beyond that
+    /// fails with [`WasmError::Instantiate`]. 0 allocates every instance afresh instead, with
+    /// no bound on concurrency.
+    pub pooled_instances: u32,
 }
 
 impl Default for EngineConfig {
@@ -47,6 +52,7 @@ impl Default for EngineConfig {
             ceilings: Ceilings::default(),
             cache_dir: None,
             epoch_tick: Duration::from_millis(10),
+            pooled_instances: 32,
         }
     }
 }
@@ -105,6 +111,27 @@ impl EngineConfig {
             .wasm_stack_switching(false)
             .wasm_backtrace_max_frames(None)
             .max_wasm_stack(self.max_wasm_stack);
+        if self.pooled_instances > 0 {
+            // Not part of the engine hash: where an instance lives changes no result. Each slot
+            // can hold the largest memory a manifest may ask for; the limiter enforces the
+            // module's own limit below that.
+            let mut pool = wasmtime::PoolingAllocationConfig::new();
+            pool.total_core_instances(self.pooled_instances)
+                .total_memories(self.pooled_instances)
+                .total_tables(self.pooled_instances)
+                .max_memories_per_module(1)
+                .max_tables_per_module(1)
+                .table_elements(TABLE_ELEMENTS_MAX as usize)
+                .max_memory_size(usize::try_from(self.ceilings.memory_bytes).unwrap_or(usize::MAX))
+                // A freed slot keeps its first 4 MiB mapped and resets only the pages the call
+                // dirtied (found with PAGEMAP_SCAN where the kernel has it), so the next call
+                // takes no page faults there; at most 8 idle slots keep memory this way.
+                .linear_memory_keep_resident(4 << 20)
+                .table_keep_resident(64 << 10)
+                .max_unused_warm_slots(8)
+                .pagemap_scan(wasmtime::Enabled::Auto);
+            c.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+        }
         c
     }
 }

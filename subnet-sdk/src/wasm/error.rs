@@ -121,6 +121,10 @@ pub enum WasmError {
         /// The engine's stack size in bytes.
         limit: usize,
     },
+    /// The module could not be given an instance (for example, every pooled instance slot is
+    /// busy, or its instance state exceeds the host's bound).
+    #[error("the module could not be instantiated: {0}")]
+    Instantiate(String),
     /// The module trapped.
     #[error("the module trapped: {message}")]
     Trap {
@@ -202,6 +206,7 @@ impl WasmError {
             Self::FuelExhausted { .. } => "FuelExhausted",
             Self::MemoryLimit { .. } => "MemoryLimit",
             Self::StackOverflow { .. } => "StackOverflow",
+            Self::Instantiate(_) => "Instantiate",
             Self::Trap { .. } => "Trap",
             Self::GuestPanic { .. } => "GuestPanic",
             Self::WallClockTimeout { .. } => "WallClockTimeout",

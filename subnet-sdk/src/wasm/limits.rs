@@ -164,7 +164,7 @@ impl wasmtime::ResourceLimiter for StoreLimiter {
     }
 
     fn tables(&self) -> usize {
-        8
+        1
     }
 
     fn memories(&self) -> usize {

@@ -68,6 +68,12 @@ pub(crate) fn prevalidate(
                 }
             }
             Payload::TableSection(reader) => {
+                if reader.count() > 1 {
+                    return Err(invalid(format!(
+                        "the module defines {} tables; ABI v1 allows one",
+                        reader.count()
+                    )));
+                }
                 for table in reader {
                     let table = table.map_err(invalid)?;
                     if table.ty.initial > TABLE_ELEMENTS_MAX {

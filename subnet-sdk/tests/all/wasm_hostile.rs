@@ -111,7 +111,11 @@ impl Wat {
     }
 
     fn load(&self) -> Result<ScorerModule, WasmError> {
-        engine().load(&self.bytes(), limits())
+        self.load_into(engine())
+    }
+
+    fn load_into(&self, engine: &ScoringEngine) -> Result<ScorerModule, WasmError> {
+        engine.load(&self.bytes(), limits())
     }
 }
 
@@ -655,7 +659,7 @@ fn the_wall_clock_stops_what_fuel_would_not() {
 }
 
 /// The hostile modules that load fine and fail when called, with the error each must give.
-fn failing_at_call() -> Vec<(ScorerModule, &'static str)> {
+fn failing_at_call(engine: &ScoringEngine) -> Vec<(ScorerModule, &'static str)> {
     let panics = Wat {
         imports: r#"(import "subforge" "panic" (func $panic (param i32 i32)))"#,
         score: "(call $panic (i32.const 16) (i32.const 8)) (unreachable)".into(),
@@ -680,7 +684,7 @@ fn failing_at_call() -> Vec<(ScorerModule, &'static str)> {
         (Wat::with_score(reply(16, 20)), "MalformedOutput"),
     ]
     .into_iter()
-    .map(|(wat, name)| (wat.load().unwrap(), name))
+    .map(|(wat, name)| (wat.load_into(engine).unwrap(), name))
     .collect()
 }
 
@@ -698,10 +702,25 @@ fn resident_bytes() -> u64 {
 
 #[test]
 fn the_host_survives_and_stays_usable() {
-    for (module, name) in failing_at_call() {
-        assert_eq!(module.score_encoded(&input(0), 0).unwrap_err().name(), name);
+    // Pooled instance slots (the default) and instances allocated afresh behave alike.
+    let on_demand = ScoringEngine::new(EngineConfig {
+        pooled_instances: 0,
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    for engine in [engine(), &on_demand] {
+        for (module, name) in failing_at_call(engine) {
+            assert_eq!(module.score_encoded(&input(0), 0).unwrap_err().name(), name);
+        }
+        let module = Wat::default().load_into(engine).unwrap();
+        assert!(
+            module
+                .score_encoded(&input(0), 0)
+                .unwrap()
+                .scores
+                .is_empty()
+        );
     }
-    assert!(call(Wat::default()).unwrap().is_empty());
 }
 
 #[test]
@@ -729,7 +748,7 @@ fn a_thousand_hostile_calls_leave_memory_flat() {
 #[test]
 #[ignore = "run alone, in its own process, by a_thousand_hostile_calls_leave_memory_flat"]
 fn hostile_calls_in_a_row() {
-    let modules = failing_at_call();
+    let modules = failing_at_call(engine());
     let empty = input(0);
     let round = |calls: usize| {
         for i in 0..calls {
