@@ -49,12 +49,17 @@ pub fn levenshtein(a: &[char], b: &[char], row: &mut Vec<usize>) -> usize {
     row.clear();
     row.extend(0..=b.len());
     for (i, ca) in a.iter().enumerate() {
+        // The cell to the left stays in a register; iterating (not indexing) the row lets
+        // both compilers drop the bounds checks.
         let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            let substitute = diagonal + usize::from(ca != cb);
-            row[j + 1] = substitute.min(above + 1).min(row[j] + 1);
+        let mut left = i + 1;
+        row[0] = left;
+        for (cell, cb) in row[1..].iter_mut().zip(b) {
+            let above = *cell;
+            left = (diagonal + usize::from(ca != cb))
+                .min(above + 1)
+                .min(left + 1);
+            *cell = left;
             diagonal = above;
         }
     }
