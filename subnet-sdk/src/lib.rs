@@ -12,6 +12,7 @@
 //! - [`sync`]: a subnet's metagraph, refreshed every block and published on a watch channel.
 //! - [`neuron`]: the miner and validator runtimes.
 //! - [`registry`]: subnets by name, so one program runs any subnet linked into it.
+//! - [`wasm`] (feature `wasm`): sandboxed WASM scoring on wasmtime, ABI v1.
 //! - `cli` (feature `cli`): the `subforge` command-line tool.
 
 pub mod chain;
@@ -21,6 +22,9 @@ pub mod neuron;
 pub mod registry;
 pub mod sync;
 pub mod wallet;
+
+#[cfg(feature = "wasm")]
+pub mod wasm;
 
 #[cfg(feature = "cli")]
 pub mod cli;

@@ -8,6 +8,8 @@ mod epoch;
 mod metagraph;
 mod node;
 mod register;
+#[cfg(feature = "wasm")]
+mod scorer;
 mod stake;
 mod subnet;
 mod transfer;
@@ -54,6 +56,9 @@ enum Command {
     Metagraph(metagraph::MetagraphArgs),
     /// Run Yuma Consensus epochs offline (`epoch simulate --scenario FILE`).
     Epoch(epoch::EpochArgs),
+    /// Inspect and run sandboxed WASM scoring modules.
+    #[cfg(feature = "wasm")]
+    Scorer(scorer::ScorerArgs),
 }
 
 /// Runs the `subforge` tool with the process's arguments.
@@ -68,6 +73,8 @@ pub fn main() -> ExitCode {
         Command::Transfer(args) => transfer::run(args, &cli.global),
         Command::Metagraph(args) => metagraph::run(args, &cli.global),
         Command::Epoch(args) => epoch::run(args, &cli.global),
+        #[cfg(feature = "wasm")]
+        Command::Scorer(args) => scorer::run(args, &cli.global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -331,7 +331,7 @@ impl<T: Task> Validator<T> {
         let uid_list: Vec<Uid> = uids.iter().map(|&u| Uid(u)).collect();
         let result = if hp.commit_reveal_weights_enabled {
             let mut salt = vec![0u16; SALT_WORDS];
-            let mut rng = Seed(mix(self.seed_base ^ block.get() ^ 0xc0ff_ee)).rng();
+            let mut rng = Seed(mix(self.seed_base ^ block.get() ^ 0x00c0_ffee)).rng();
             salt.iter_mut().for_each(|s| *s = rng.next_u32() as u16);
             let hash = weights_commit_hash(
                 &self.me,
