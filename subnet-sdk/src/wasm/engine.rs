@@ -202,6 +202,19 @@ impl ScoringEngine {
         })
     }
 
+    /// The process's shared engine with the default configuration, made on first use.
+    ///
+    /// An engine reserves address space for its instance slots and runs a ticker thread, so
+    /// one per process is the norm; [`ScoringEngine::new`] makes others when settings differ.
+    pub fn shared() -> Result<Self, WasmError> {
+        static SHARED: std::sync::OnceLock<Result<ScoringEngine, String>> =
+            std::sync::OnceLock::new();
+        SHARED
+            .get_or_init(|| Self::new(EngineConfig::default()).map_err(|e| e.to_string()))
+            .clone()
+            .map_err(WasmError::Engine)
+    }
+
     /// The hash of this engine's determinism settings.
     pub fn hash(&self) -> EngineHash {
         self.inner.hash

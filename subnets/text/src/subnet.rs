@@ -1,9 +1,11 @@
 //! The text subnet as the Subforge runtime sees it: `--subnet text`.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use subforge_core::{MinerHandler, Scorer, TaskGenerator};
 use subforge_sdk::registry::{MinerSpec, Subnet, SubnetError, SubnetRegistration};
+use subforge_sdk::wasm::{Limits, ScoringEngine, WasmScorer};
 
 use crate::corpus::{WORLD_SEED, World};
 use crate::generate::PassageGenerator;
@@ -18,6 +20,10 @@ pub const MAX_WORDS: u16 = 12;
 pub const DEFAULT_ORDER: usize = 4;
 /// The largest n-gram order accepted.
 pub const MAX_ORDER: usize = 8;
+
+/// The text scorer as a WASM module (`subforge-subnet-text-scorer`, built by this crate's build
+/// script from the same source as [`RougeL`]).
+pub const SCORER_WASM: &[u8] = include_bytes!(env!("SUBFORGE_TEXT_SCORER_WASM"));
 
 /// The text subnet.
 #[derive(Debug, Clone, Copy, Default)]
@@ -130,6 +136,20 @@ impl Subnet for TextSubnet {
 
     fn scorer(&self) -> Arc<dyn Scorer<TextGeneration>> {
         Arc::new(RougeL)
+    }
+
+    fn wasm_scorer(
+        &self,
+        module: Option<&Path>,
+    ) -> Result<Arc<dyn Scorer<TextGeneration>>, SubnetError> {
+        let wasm = |e: subforge_sdk::wasm::WasmError| SubnetError::Scorer(e.to_string());
+        let engine = ScoringEngine::shared().map_err(wasm)?;
+        let scorer = match module {
+            Some(path) => WasmScorer::load(&engine, path).map_err(wasm)?,
+            None => WasmScorer::new(engine.load(SCORER_WASM, Limits::default()).map_err(wasm)?)
+                .map_err(wasm)?,
+        };
+        Ok(Arc::new(scorer))
     }
 }
 
