@@ -239,7 +239,7 @@ impl<T: Task> Validator<T> {
         } else {
             queried.iter().map(|q| q.2).sum::<f64>() / queried.len() as f64
         };
-        tracing::info!(
+        tracing::debug!(
             step,
             block = %metagraph.block,
             queried = queried.len(),
