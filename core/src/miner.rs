@@ -82,6 +82,22 @@ pub trait MinerHandler<T: Task>: Send + Sync + 'static {
     }
 }
 
+/// A shared handler is a handler: lets a runtime hold `Arc<dyn MinerHandler<T>>`.
+#[async_trait]
+impl<T: Task, H: MinerHandler<T> + ?Sized> MinerHandler<T> for std::sync::Arc<H> {
+    async fn forward(&self, task: T, caller: &Caller) -> Result<T::Response, HandlerError> {
+        (**self).forward(task, caller).await
+    }
+
+    async fn blacklist(&self, caller: &Caller, task: &T) -> Verdict {
+        (**self).blacklist(caller, task).await
+    }
+
+    fn priority(&self, caller: &Caller, task: &T) -> f64 {
+        (**self).priority(caller, task)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

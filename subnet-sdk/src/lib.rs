@@ -9,14 +9,24 @@
 //! - [`fs`]: crash-safe file writes.
 //! - [`net`]: the axon (a miner's HTTP server) and the dendrite (a validator's client),
 //!   speaking the Bittensor wire protocols.
+//! - [`sync`]: a subnet's metagraph, refreshed every block and published on a watch channel.
 //! - [`neuron`]: the miner and validator runtimes.
+//! - [`registry`]: subnets by name, so one program runs any subnet linked into it.
+//! - [`localnet`]: a whole subnet (chain, miners, validators) in one process.
+//! - [`wasm`] (feature `wasm`): sandboxed WASM scoring on wasmtime, ABI v1.
 //! - `cli` (feature `cli`): the `subforge` command-line tool.
 
 pub mod chain;
 pub mod fs;
+pub mod localnet;
 pub mod net;
 pub mod neuron;
+pub mod registry;
+pub mod sync;
 pub mod wallet;
+
+#[cfg(feature = "wasm")]
+pub mod wasm;
 
 #[cfg(feature = "cli")]
 pub mod cli;

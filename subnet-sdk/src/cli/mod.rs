@@ -5,9 +5,14 @@
 
 mod chain_opts;
 mod epoch;
+mod localnet;
 mod metagraph;
+mod neuron;
 mod node;
 mod register;
+mod schema;
+#[cfg(feature = "wasm")]
+mod scorer;
 mod stake;
 mod subnet;
 mod transfer;
@@ -34,10 +39,45 @@ pub(crate) struct GlobalOpts {
     /// Folder holding the wallets [default: $BT_WALLET_PATH, else ~/.bittensor/wallets].
     #[arg(long, global = true, value_name = "DIR")]
     pub(crate) wallet_path: Option<PathBuf>,
+    /// Log lines as readable text or as JSON (one object per line); `RUST_LOG` filters them.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub(crate) log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum LogFormat {
+    /// One readable line per event.
+    Text,
+    /// One JSON object per event.
+    Json,
+}
+
+/// Logs to stderr: `RUST_LOG` if set, else Subforge's own events at `info` and others' at `warn`.
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("warn,subforge_sdk=info,subforge=info"));
+    use std::io::IsTerminal;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Text => builder.compact().try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a whole subnet on this machine: chain, miners and validators in one process.
+    Localnet(localnet::LocalnetArgs),
+    /// Run a miner: serve a subnet's tasks on an axon.
+    Miner(neuron::MinerArgs),
+    /// Run a validator: query miners, score them and set weights.
+    Validator(neuron::ValidatorArgs),
     /// Create, restore, list and show wallets (coldkeys and hotkeys).
     Wallet(wallet::WalletArgs),
     /// Run a local chain and serve it over JSON-RPC (HTTP and WebSocket).
@@ -52,14 +92,24 @@ enum Command {
     Transfer(transfer::TransferArgs),
     /// Show a subnet's metagraph.
     Metagraph(metagraph::MetagraphArgs),
+    /// Print a task's JSON Schema.
+    Schema(schema::SchemaArgs),
     /// Run Yuma Consensus epochs offline (`epoch simulate --scenario FILE`).
     Epoch(epoch::EpochArgs),
+    /// Inspect and run sandboxed WASM scoring modules.
+    #[cfg(feature = "wasm")]
+    Scorer(scorer::ScorerArgs),
 }
 
 /// Runs the `subforge` tool with the process's arguments.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(cli.global.log_format);
     let result = match cli.command {
+        Command::Localnet(args) => localnet::run(args, &cli.global),
+        Command::Miner(args) => neuron::run_miner(args, &cli.global),
+        Command::Validator(args) => neuron::run_validator(args, &cli.global),
+        Command::Schema(args) => schema::run(args, &cli.global),
         Command::Wallet(args) => wallet::run(args, &cli.global),
         Command::Node(args) => node::run(args, &cli.global),
         Command::Subnet(args) => subnet::run(args, &cli.global),
@@ -68,6 +118,8 @@ pub fn main() -> ExitCode {
         Command::Transfer(args) => transfer::run(args, &cli.global),
         Command::Metagraph(args) => metagraph::run(args, &cli.global),
         Command::Epoch(args) => epoch::run(args, &cli.global),
+        #[cfg(feature = "wasm")]
+        Command::Scorer(args) => scorer::run(args, &cli.global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -18,6 +18,13 @@ pub(crate) struct SubnetArgs {
 
 #[derive(Debug, Subcommand)]
 enum SubnetCommand {
+    /// List the subnet kinds this program can run (`--subnet NAME`), with their tasks and
+    /// miner models. Needs no chain.
+    Kinds {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Create a subnet owned by the wallet's coldkey (locking the lock cost); the wallet's
     /// hotkey takes uid 0.
     Create {
@@ -55,6 +62,39 @@ enum SubnetCommand {
     },
 }
 
+/// `subnet kinds`: the registry's subnets.
+fn kinds(json: bool) -> anyhow::Result<()> {
+    let registry = crate::registry::Registry::linked();
+    if json {
+        let out: Vec<serde_json::Value> = registry
+            .kinds()
+            .iter()
+            .map(|k| {
+                serde_json::json!({
+                    "name": k.name(),
+                    "about": k.about(),
+                    "tasks": k.tasks().iter().map(|t| &t.name).collect::<Vec<_>>(),
+                    "miner_models": k.miner_models().iter().map(|(m, _)| m).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    if registry.kinds().is_empty() {
+        println!("no subnets are linked into this program");
+    }
+    for k in registry.kinds() {
+        let tasks: Vec<String> = k.tasks().into_iter().map(|t| t.name).collect();
+        println!("{}: {}", k.name(), k.about());
+        println!("  tasks: {}", tasks.join(", "));
+        for (model, about) in k.miner_models() {
+            println!("  miner model {model}: {about}");
+        }
+    }
+    Ok(())
+}
+
 fn parse_value(text: &str) -> anyhow::Result<i64> {
     match text.trim() {
         "true" | "on" => Ok(1),
@@ -67,10 +107,14 @@ fn parse_value(text: &str) -> anyhow::Result<i64> {
 }
 
 pub(crate) fn run(args: SubnetArgs, global: &GlobalOpts) -> anyhow::Result<()> {
+    if let SubnetCommand::Kinds { json } = args.command {
+        return kinds(json);
+    }
     let rt = super::runtime()?;
     rt.block_on(async move {
         let chain = args.chain.connect().await?;
         match args.command {
+            SubnetCommand::Kinds { .. } => unreachable!("handled without a chain"),
             SubnetCommand::Create { wallet } => {
                 let hotkey = wallet.hotkeypub(global)?;
                 let coldkey = wallet.coldkey(global)?;

@@ -31,6 +31,8 @@ pub struct WeightsRecord {
 pub struct PendingReveal {
     /// The block the commit was included in.
     pub commit_block: Block,
+    /// The subnet's epoch index at that block.
+    pub commit_epoch: u64,
     /// Target uids.
     pub uids: Vec<u16>,
     /// Weight per uid.

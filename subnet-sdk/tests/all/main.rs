@@ -3,16 +3,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod chain_extrinsics;
-mod chain_node;
 mod chain_rules;
 mod chain_support;
-mod cli_chain;
-mod cli_epoch;
-mod cli_wallet;
 mod net_axon;
 mod net_dendrite;
 mod net_python;
 mod net_support;
 mod python;
-mod wallet_interop;
+mod wasm_guest_build;
+mod wasm_hostile;
+mod wasm_scorer;
 mod weights_python;

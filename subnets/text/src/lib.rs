@@ -10,6 +10,8 @@
 //! - [`miner`]: built-in miners: n-gram models whose order sets their quality, and a junk miner.
 //! - `llm` (feature `llm`, on by default): a miner backed by any OpenAI-compatible endpoint.
 //! - [`scoring`]: ROUGE-L F1, pure and deterministic (also built as a WASM module).
+//! - `subnet` (feature `runtime`, on by default): [`TextSubnet`], registered with the Subforge
+//!   runtime so `subforge miner --subnet text` and `subforge localnet` run it.
 
 pub mod corpus;
 pub mod generate;
@@ -18,10 +20,14 @@ pub mod llm;
 pub mod miner;
 pub mod ngram;
 pub mod scoring;
+#[cfg(feature = "runtime")]
+pub mod subnet;
 pub mod task;
 
 pub use corpus::{WORLD_SEED, World};
 pub use generate::PassageGenerator;
 pub use miner::{JunkMiner, NgramMiner};
 pub use scoring::RougeL;
+#[cfg(feature = "runtime")]
+pub use subnet::TextSubnet;
 pub use task::{Completion, Continuation, TextGeneration};

@@ -4,3 +4,4 @@
 
 mod llm;
 mod quality;
+mod wasm_parity;

@@ -1,0 +1,179 @@
+//! The text subnet as the Subforge runtime sees it: `--subnet text`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use subforge_core::{MinerHandler, Scorer, TaskGenerator};
+use subforge_sdk::registry::{MinerSpec, Subnet, SubnetError, SubnetRegistration};
+use subforge_sdk::wasm::{Limits, ScoringEngine, WasmScorer};
+
+use crate::corpus::{WORLD_SEED, World};
+use crate::generate::PassageGenerator;
+use crate::llm::{LlmApi, LlmMiner};
+use crate::miner::{JunkMiner, NgramMiner};
+use crate::scoring::RougeL;
+use crate::task::TextGeneration;
+
+/// Words validators ask for in each continuation.
+pub const MAX_WORDS: u16 = 12;
+/// The n-gram order of the default miner.
+pub const DEFAULT_ORDER: usize = 4;
+/// The largest n-gram order accepted.
+pub const MAX_ORDER: usize = 8;
+
+/// The text scorer as a WASM module (`subforge-subnet-text-scorer`, built by this crate's build
+/// script from the same source as [`RougeL`]).
+pub const SCORER_WASM: &[u8] = include_bytes!(env!("SUBFORGE_TEXT_SCORER_WASM"));
+
+/// The text subnet.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TextSubnet;
+
+inventory::submit! { SubnetRegistration(&TextSubnet) }
+
+fn parse_model(model: &str) -> Result<Model, SubnetError> {
+    let bad = || {
+        SubnetError::BadMinerSpec(format!(
+            "unknown text miner model `{model}`: use ngram:N (N from 1 to {MAX_ORDER}), junk or llm"
+        ))
+    };
+    match model {
+        "junk" => Ok(Model::Junk),
+        "llm" => Ok(Model::Llm),
+        "ngram" => Ok(Model::Ngram(DEFAULT_ORDER)),
+        m => {
+            let order = m.strip_prefix("ngram:").ok_or_else(bad)?;
+            let order: usize = order.parse().map_err(|_| bad())?;
+            if (1..=MAX_ORDER).contains(&order) {
+                Ok(Model::Ngram(order))
+            } else {
+                Err(bad())
+            }
+        }
+    }
+}
+
+enum Model {
+    Ngram(usize),
+    Junk,
+    Llm,
+}
+
+impl Subnet for TextSubnet {
+    type Task = TextGeneration;
+
+    fn name(&self) -> &'static str {
+        "text"
+    }
+
+    fn about(&self) -> &'static str {
+        "continue passages of text; answers scored by ROUGE-L against the true continuation"
+    }
+
+    fn miner_models(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
+            (
+                "ngram:4",
+                "a word 4-gram model trained at start-up (ngram:1 to ngram:8; higher remembers more)",
+            ),
+            ("junk", "random letters: a lazy miner, for demonstrations"),
+            (
+                "llm",
+                "forwards to an OpenAI-compatible endpoint (--llm-endpoint, --llm-model)",
+            ),
+        ]
+    }
+
+    fn miner(
+        &self,
+        spec: &MinerSpec,
+    ) -> Result<Arc<dyn MinerHandler<TextGeneration>>, SubnetError> {
+        let model = match (&spec.model, &spec.llm_endpoint) {
+            (Some(m), _) => parse_model(m)?,
+            (None, Some(_)) => Model::Llm,
+            (None, None) => Model::Ngram(DEFAULT_ORDER),
+        };
+        Ok(match model {
+            Model::Ngram(order) => Arc::new(NgramMiner::train(&World::generate(WORLD_SEED), order)),
+            Model::Junk => {
+                let seed = spec
+                    .options
+                    .get("seed")
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                Arc::new(JunkMiner::new(seed))
+            }
+            Model::Llm => {
+                let endpoint = spec.llm_endpoint.as_deref().ok_or_else(|| {
+                    SubnetError::BadMinerSpec("the llm model needs --llm-endpoint URL".into())
+                })?;
+                let api = match spec.options.get("llm-api").map(String::as_str) {
+                    None | Some("completions") => LlmApi::Completions,
+                    Some("chat") => LlmApi::Chat,
+                    Some(other) => {
+                        return Err(SubnetError::BadMinerSpec(format!(
+                            "llm-api `{other}`: use completions or chat"
+                        )));
+                    }
+                };
+                let model_name = spec.llm_model.as_deref().unwrap_or("default");
+                let mut miner = LlmMiner::new(endpoint, model_name, api)
+                    .map_err(|e| SubnetError::BadMinerSpec(e.to_string()))?;
+                if let Some(key) = &spec.llm_api_key {
+                    miner = miner.with_api_key(key.clone());
+                }
+                Arc::new(miner)
+            }
+        })
+    }
+
+    fn generator(&self) -> Result<Arc<dyn TaskGenerator<TextGeneration>>, SubnetError> {
+        Ok(Arc::new(PassageGenerator::new(
+            World::generate(WORLD_SEED),
+            MAX_WORDS,
+        )))
+    }
+
+    fn scorer(&self) -> Arc<dyn Scorer<TextGeneration>> {
+        Arc::new(RougeL)
+    }
+
+    fn wasm_scorer(
+        &self,
+        module: Option<&Path>,
+    ) -> Result<Arc<dyn Scorer<TextGeneration>>, SubnetError> {
+        let wasm = |e: subforge_sdk::wasm::WasmError| SubnetError::Scorer(e.to_string());
+        let engine = ScoringEngine::shared().map_err(wasm)?;
+        let scorer = match module {
+            Some(path) => WasmScorer::load(&engine, path).map_err(wasm)?,
+            None => WasmScorer::new(engine.load(SCORER_WASM, Limits::default()).map_err(wasm)?)
+                .map_err(wasm)?,
+        };
+        Ok(Arc::new(scorer))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_names() {
+        assert!(matches!(parse_model("ngram:1"), Ok(Model::Ngram(1))));
+        assert!(matches!(
+            parse_model("ngram"),
+            Ok(Model::Ngram(DEFAULT_ORDER))
+        ));
+        assert!(matches!(parse_model("junk"), Ok(Model::Junk)));
+        for bad in ["ngram:0", "ngram:9", "ngram:x", "gpt", ""] {
+            assert!(parse_model(bad).is_err(), "{bad}");
+        }
+        let spec = MinerSpec {
+            model: Some("llm".into()),
+            ..MinerSpec::default()
+        };
+        assert!(
+            matches!(TextSubnet.miner(&spec), Err(SubnetError::BadMinerSpec(m)) if m.contains("--llm-endpoint"))
+        );
+    }
+}
