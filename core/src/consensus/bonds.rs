@@ -6,12 +6,12 @@
 //! makes several: column sums are gathered while a matrix is built, the stored bonds are read in
 //! place, and the storage form is written while the dividends are summed.
 
-use super::exp::{Grouping, logistic_many};
+use super::exp::{Batch, logistic_many};
 use super::fixed::{
     Divider, I32F32, I64F64, all_unit, div, div64, from_u16, mul_bits, mul_unit, mul_unit_positive,
     proportion_bits_to_u16,
 };
-use super::sparse::{ColumnStats, Matrix, ONE, RowAccumulator, Spares, dividers};
+use super::sparse::{Clipping, ColumnStats, Matrix, ONE, RowAccumulator, Spares, dividers};
 
 /// One half, in raw bits.
 const HALF: i64 = 1 << 31;
@@ -45,15 +45,22 @@ impl StoredBonds<'_> {
     #[inline]
     pub(crate) fn for_row(&self, i: usize, mut f: impl FnMut(u16, i64)) {
         for &(j, b) in &self.rows[i] {
-            if self.last_tempo > self.registered[usize::from(j)] {
-                let v = if self.proportions {
-                    u16_proportion_bits(b)
-                } else {
-                    i64::from(b) << 32
-                };
+            if let Some(v) = self.kept(j, b) {
                 f(j, v);
             }
         }
+    }
+
+    /// The value of a stored entry, or `None` when the mask drops it.
+    #[inline]
+    fn kept(&self, j: u16, b: u16) -> Option<i64> {
+        (self.last_tempo > self.registered[usize::from(j)]).then(|| {
+            if self.proportions {
+                u16_proportion_bits(b)
+            } else {
+                i64::from(b) << 32
+            }
+        })
     }
 
     /// The column sums (saturating) of the kept entries.
@@ -175,7 +182,7 @@ impl LiquidAlpha {
             alpha_at_zero: 0,
         };
         let mut sigmoid = [at_zero];
-        logistic_many(&mut sigmoid, &mut Grouping::default());
+        logistic_many(&mut sigmoid);
         params.alpha_at_zero = params.rate(sigmoid[0]);
         params
     }
@@ -185,7 +192,7 @@ impl LiquidAlpha {
     #[cfg(test)]
     fn alpha(&self, consensus: i64, weight: i64, bond: i64) -> i64 {
         let mut e = [self.exponent(consensus, weight, bond)];
-        logistic_many(&mut e, &mut Grouping::default());
+        logistic_many(&mut e);
         self.rate(e[0])
     }
 
@@ -231,11 +238,12 @@ struct LiquidScratch {
     touched: Vec<u16>,
     /// Each entry's exponent.
     exponents: Vec<i64>,
+    /// Each entry's stored bond, or −1.
+    olds: Vec<i64>,
     /// The exponents that need the series, then their sigmoids.
-    sigmoids: Vec<i64>,
+    sigmoids: Batch,
     /// The row's new bonds.
     vals: Vec<i64>,
-    grouping: Grouping,
 }
 
 /// Yuma3's EMA with a liquid alpha per entry (`mat_ema_alpha_sparse`).
@@ -254,6 +262,7 @@ struct LiquidScratch {
 /// new permit.
 fn liquid_ema(
     new: &Matrix,
+    mut clipping: Option<Clipping<'_>>,
     old: &StoredBonds<'_>,
     consensus: &[i64],
     params: &LiquidAlpha,
@@ -266,85 +275,97 @@ fn liquid_ema(
         old_found: vec![0; n],
         touched: Vec::new(),
         exponents: Vec::new(),
-        sigmoids: Vec::new(),
+        olds: Vec::new(),
+        sigmoids: Batch::default(),
         vals: Vec::new(),
-        grouping: Grouping::default(),
     };
+    let (mut clipped_cols, mut clipped_vals) = (Vec::new(), Vec::new());
     let mut col_sum = vec![0i64; n];
     let mut stored = Vec::with_capacity(new.rows());
     for (i, &permit) in new_permit.iter().enumerate() {
-        let (nc, nv) = new.row(i);
+        let (mut nc, mut nv) = new.row(i);
+        if let Some(clipping) = clipping.as_mut() {
+            clipping.row(i, nc, nv, (&mut clipped_cols, &mut clipped_vals));
+            if clipping.buy_clipped {
+                (nc, nv) = (&clipped_cols, &clipped_vals);
+            }
+        }
         let len = nc.len();
         if len == 0 {
             out.end_row();
             stored.push(Vec::new());
             continue;
         }
-        let mut last: i32 = -1;
-        old.for_row(i, |j, v| {
-            let ju = usize::from(j);
-            s.old[ju] = v;
-            if i32::from(j) > last {
-                s.old_found[ju] = v;
-                last = i32::from(j);
-            }
-            s.touched.push(j);
-        });
-        // The exponent of each entry, with the weight the lookup finds (all of them when the
-        // row is sorted). Every entry at or below consensus (x = 0) shares one exponent and
+        // The exponent of each entry, with the weight and bond the chain's lookup finds; the
+        // stored bond (or −1) kept per entry for the update. Sorted rows (the usual case) are
+        // merged: the lookup finds every entry. Otherwise the stored row is spread over the
+        // columns first. Every entry at or below consensus (x = 0) shares one exponent and
         // rate, computed once; the others go through the series together.
         if s.exponents.len() < len {
             s.exponents.resize(len, 0);
-            s.sigmoids.resize(len, 0);
+            s.olds.resize(len, 0);
             s.vals.resize(len, 0);
         }
-        let (exponents, sigmoids) = (&mut s.exponents[..len], &mut s.sigmoids[..len]);
+        let exponents = &mut s.exponents[..len];
+        let olds = &mut s.olds[..len];
         let ascending = new.ascending(i);
-        let mut last: i32 = -1;
-        let mut pending = 0usize;
-        for ((&j, &w), e) in nc.iter().zip(nv).zip(exponents.iter_mut()) {
-            let ju = usize::from(j);
-            let found = ascending || i32::from(j) > last;
-            last = last.max(i32::from(j));
-            *e = params.exponent(consensus[ju], if found { w } else { 0 }, s.old_found[ju]);
-            sigmoids[pending] = *e;
-            pending += usize::from(*e != params.at_zero);
-        }
-        let sigmoids = &mut sigmoids[..pending];
-        logistic_many(sigmoids, &mut s.grouping);
-        // The new bonds, in the new row's order; positive ones are kept (usually all).
-        let old_bonds = &s.old[..];
-        let vals = &mut s.vals[..len];
-        let mut sigmoid = sigmoids.iter();
-        let mut row = Vec::with_capacity(if permit { len } else { 0 });
-        let mut all_positive = true;
-        for (((&j, &w), &e), val) in nc.iter().zip(nv).zip(exponents.iter()).zip(vals.iter_mut()) {
-            let a = if e == params.at_zero {
-                params.alpha_at_zero
-            } else {
-                params.rate(sigmoid.next().copied().unwrap_or(0))
-            };
-            // The rate is clamped to [low, high] (or is low), both in [0, 1]; old bonds are in
-            // [0, 1] and weights in [0, 65535]: the sum cannot saturate, nor can a column's sum
-            // of at most 65535 values in [0, 1].
-            let ju = usize::from(j);
-            let o = old_bonds[ju];
-            let decayed = if o >= 0 {
-                mul_unit_positive(ONE - a, o)
-            } else {
-                0
-            };
-            // Weights are never negative.
-            let inc = mul_unit_positive(a, w);
-            let v = (decayed + inc).min(ONE);
-            *val = v;
-            let positive = v > 0;
-            all_positive &= positive;
-            col_sum[ju] += if positive { v } else { 0 };
-            if permit && positive {
-                row.push((j, proportion_bits_to_u16(v)));
+        s.sigmoids.clear();
+        if ascending && old.ascending(i) {
+            exponents_merged(
+                (nc, nv),
+                old,
+                &old.rows[i],
+                consensus,
+                params,
+                (exponents, olds),
+                &mut s.sigmoids,
+            );
+        } else {
+            let mut last: i32 = -1;
+            old.for_row(i, |j, v| {
+                let ju = usize::from(j);
+                s.old[ju] = v;
+                if i32::from(j) > last {
+                    s.old_found[ju] = v;
+                    last = i32::from(j);
+                }
+                s.touched.push(j);
+            });
+            let mut last: i32 = -1;
+            for (((&j, &w), e), o) in nc
+                .iter()
+                .zip(nv)
+                .zip(exponents.iter_mut())
+                .zip(olds.iter_mut())
+            {
+                let ju = usize::from(j);
+                let found = ascending || i32::from(j) > last;
+                last = last.max(i32::from(j));
+                *o = s.old[ju];
+                *e = params.exponent(consensus[ju], if found { w } else { 0 }, s.old_found[ju]);
+                if *e != params.at_zero {
+                    s.sigmoids.push(*e);
+                }
             }
+            for &j in &s.touched {
+                s.old[usize::from(j)] = -1;
+                s.old_found[usize::from(j)] = 0;
+            }
+            s.touched.clear();
         }
+        s.sigmoids.evaluate::<true>();
+        // The new bonds, in the new row's order; positive ones are kept (usually all).
+        let vals = &mut s.vals[..len];
+        let mut row = Vec::with_capacity(if permit { len } else { 0 });
+        let all_positive = new_bonds(
+            (nc, nv),
+            (exponents, olds),
+            &s.sigmoids,
+            params,
+            vals,
+            &mut col_sum,
+            permit.then_some(&mut row),
+        );
         if all_positive {
             out.extend_row(nc, vals, ascending);
         } else {
@@ -356,38 +377,128 @@ fn liquid_ema(
             out.end_row();
         }
         stored.push(row);
-        for &j in &s.touched {
-            s.old[usize::from(j)] = -1;
-            s.old_found[usize::from(j)] = 0;
-        }
-        s.touched.clear();
     }
     (out, col_sum, stored)
 }
 
-/// Yuma3 bonds and dividends.
+/// [`liquid_ema`]'s first loop for a sorted new row and a sorted stored row (the usual case),
+/// merged: the chain's lookup finds every entry. Writes each entry's exponent and stored bond
+/// (or −1), and adds the exponents that need the series to `batch`.
 ///
-/// `weights_for_bonds` are the weights that buy bonds. Returns the normalised dividends and the
-/// bonds to store (absolute, in `[0, 1]`, as `u16`), empty for rows without a new permit.
+/// Separate (not inlined) so the loop keeps its few pointers in registers.
+#[inline(never)]
+fn exponents_merged(
+    (cols, vals): (&[u16], &[i64]),
+    old: &StoredBonds<'_>,
+    stored_row: &[(u16, u16)],
+    consensus: &[i64],
+    params: &LiquidAlpha,
+    (exponents, olds): (&mut [i64], &mut [i64]),
+    batch: &mut Batch,
+) {
+    let mut p = 0usize;
+    for (((&j, &w), e), o) in cols
+        .iter()
+        .zip(vals)
+        .zip(exponents.iter_mut())
+        .zip(olds.iter_mut())
+    {
+        while p < stored_row.len() && stored_row[p].0 < j {
+            p += 1;
+        }
+        *o = match stored_row.get(p) {
+            Some(&(c, b)) if c == j => old.kept(c, b).unwrap_or(-1),
+            _ => -1,
+        };
+        *e = params.exponent(consensus[usize::from(j)], w, (*o).max(0));
+        if *e != params.at_zero {
+            batch.push(*e);
+        }
+    }
+}
+
+/// [`liquid_ema`]'s second loop: each entry's new bond `min((1 − α)·old + α·new, 1)` into
+/// `out`, its positive values added to the column sums and, for a row with a new permit, to
+/// `stored` in storage form. Returns whether every value is positive.
+///
+/// Separate (not inlined) so the loop keeps its few pointers in registers.
+#[inline(never)]
+fn new_bonds(
+    (cols, weights): (&[u16], &[i64]),
+    (exponents, olds): (&[i64], &[i64]),
+    sigmoids: &Batch,
+    params: &LiquidAlpha,
+    out: &mut [i64],
+    col_sum: &mut [i64],
+    mut stored: Option<&mut Vec<(u16, u16)>>,
+) -> bool {
+    let mut next = 0usize;
+    let mut all_positive = true;
+    for ((((&j, &w), &e), &o), val) in cols
+        .iter()
+        .zip(weights)
+        .zip(exponents)
+        .zip(olds)
+        .zip(out.iter_mut())
+    {
+        let a = if e == params.at_zero {
+            params.alpha_at_zero
+        } else {
+            next += 1;
+            params.rate(sigmoids.result(next - 1))
+        };
+        // The rate is clamped to [low, high] (or is low), both in [0, 1]; old bonds are in
+        // [0, 1] and weights in [0, 65535] (never negative): the sum cannot saturate, nor can a
+        // column's sum of at most 65535 values in [0, 1].
+        let decayed = if o >= 0 {
+            mul_unit_positive(ONE - a, o)
+        } else {
+            0
+        };
+        let inc = mul_unit_positive(a, w);
+        let v = (decayed + inc).min(ONE);
+        *val = v;
+        let positive = v > 0;
+        all_positive &= positive;
+        col_sum[usize::from(j)] += if positive { v } else { 0 };
+        if let Some(stored) = stored.as_mut()
+            && positive
+        {
+            stored.push((j, proportion_bits_to_u16(v)));
+        }
+    }
+    all_positive
+}
+
+/// Yuma3's new bonds: the EMA with a liquid alpha per entry when enabled and some consensus is
+/// non-zero, else with the constant rate.
+///
+/// `weights` buy the bonds; with `clipping` they are clipped first (and clipping's sums
+/// gathered) in the same pass, which only the liquid EMA does (the caller clips otherwise).
+/// Returns the new bonds (absolute, in `[0, 1]`), their column sums, and their storage form
+/// (`u16`), empty for rows without a new permit.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn yuma3(
-    weights_for_bonds: &Matrix,
+pub(crate) fn yuma3_ema(
+    weights: &Matrix,
+    clipping: Option<Clipping<'_>>,
     bonds: &StoredBonds<'_>,
     consensus: &[i64],
-    incentive: &[i64],
-    active_stake: &[i64],
     ema_alpha: i64,
     liquid: Option<&LiquidAlpha>,
     new_permit: &[bool],
     spares: &mut Spares,
-) -> (Vec<I32F32>, StoredRows) {
-    let out = spares.matrix(weights_for_bonds.rows(), weights_for_bonds.entries());
-    let (ema, col_sum, stored) = match liquid {
-        Some(params) if consensus.iter().any(|&c| c != 0) => {
-            liquid_ema(weights_for_bonds, bonds, consensus, params, new_permit, out)
+) -> (Matrix, Vec<i64>, StoredRows) {
+    let out = spares.matrix(weights.rows(), weights.entries());
+    match liquid {
+        Some(params) if liquid_applies(consensus) => {
+            liquid_ema(weights, clipping, bonds, consensus, params, new_permit, out)
         }
         _ => {
-            let (ema, stats) = ema(weights_for_bonds, None, bonds, None, ema_alpha, out);
+            debug_assert!(
+                clipping.is_none(),
+                "the constant-rate EMA takes clipped weights"
+            );
+            let (ema, stats) = ema(weights, None, bonds, None, ema_alpha, out);
             let stored = new_permit
                 .iter()
                 .enumerate()
@@ -404,11 +515,24 @@ pub(crate) fn yuma3(
                 .collect();
             (ema, stats.sum, stored)
         }
-    };
-    // Each validator's share of the incentive through its column-normalised bonds,
-    // Σ_j (b_ij / Σ_k b_kj) · I_j, without building the normalised matrix; then times its
-    // active stake (`vec_mul`: zero on overflow).
-    let columns = dividers(&col_sum);
+    }
+}
+
+/// Whether Yuma3 uses liquid alpha (when enabled): only with some non-zero consensus.
+pub(crate) fn liquid_applies(consensus: &[i64]) -> bool {
+    consensus.iter().any(|&c| c != 0)
+}
+
+/// Yuma3 dividends: each validator's share of the incentive through its column-normalised
+/// bonds, `Σ_j (b_ij / Σ_k b_kj) · I_j`, without building the normalised matrix; then times its
+/// active stake (`vec_mul`: zero on overflow); normalised.
+pub(crate) fn yuma3_dividends(
+    ema: &Matrix,
+    col_sum: &[i64],
+    incentive: &[i64],
+    active_stake: &[i64],
+) -> Vec<I32F32> {
+    let columns = dividers(col_sum);
     // Incentive is normalised, so within [0, 1] unless its sum wrapped.
     let unit = all_unit(incentive);
     let mut dividends: Vec<I32F32> = (0..ema.rows())
@@ -430,8 +554,7 @@ pub(crate) fn yuma3(
         })
         .collect();
     super::fixed::normalize(&mut dividends);
-    spares.keep(ema);
-    (dividends, stored)
+    dividends
 }
 
 /// Classic Yuma bonds and dividends.
@@ -608,6 +731,7 @@ mod tests {
         };
         let (out, _, stored) = liquid_ema(
             &new,
+            None,
             &old,
             &[f(0.5), f(0.5)],
             &params,
@@ -654,6 +778,7 @@ mod tests {
         };
         let (out, _, _) = liquid_ema(
             &new,
+            None,
             &old,
             &consensus,
             &params,

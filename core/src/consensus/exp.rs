@@ -40,7 +40,7 @@ const E_BITS: u64 = 0x15B_F0A8 << 9;
 /// `exp_safe(x)` for every value, in place.
 pub(crate) fn exp_many(values: &mut [I32F32]) {
     let mut bits: Vec<i64> = values.iter().map(|v| v.to_bits()).collect();
-    run::<false>(&mut bits, &mut Grouping::default());
+    run::<false>(&mut bits);
     for (v, b) in values.iter_mut().zip(bits) {
         *v = I32F32::from_bits(b);
     }
@@ -48,55 +48,89 @@ pub(crate) fn exp_many(values: &mut [I32F32]) {
 
 /// `1 / (1 + exp_safe(x))` for every value (raw `I32F32` bits), in place, with the chain's
 /// truncating division: the sigmoid of liquid alpha.
-pub(crate) fn logistic_many(values: &mut [i64], scratch: &mut Grouping) {
-    run::<true>(values, scratch);
+pub(crate) fn logistic_many(values: &mut [i64]) {
+    series::<true>(values);
 }
 
-/// Buffers for grouping inputs by size, kept between calls.
+fn run<const LOGISTIC: bool>(values: &mut [i64]) {
+    let mut batch = Batch::default();
+    for &v in values.iter() {
+        batch.push(v);
+    }
+    batch.evaluate::<LOGISTIC>();
+    for (k, v) in values.iter_mut().enumerate() {
+        *v = batch.result(k);
+    }
+}
+
+/// A batch of inputs to the series: added one by one (counted by size as they come), evaluated
+/// together, read back in the order added.
+///
+/// Series evaluated side by side run until the longest of them ends, and the length of a
+/// series grows with `|x|`: evaluating the inputs grouped by size (a counting sort on `|x|` in
+/// steps of 1/16) makes each group of lanes end together, about a third sooner on spread-out
+/// inputs. The results are read through each input's place in that order.
 #[derive(Debug, Default)]
-pub(crate) struct Grouping {
-    sorted: Vec<i64>,
+pub(crate) struct Batch {
+    inputs: Vec<i64>,
+    /// The inputs grouped by size, then their results.
+    grouped: Vec<i64>,
+    /// Where each input went in `grouped`.
     place: Vec<u32>,
 }
 
-fn run<const LOGISTIC: bool>(values: &mut [i64], scratch: &mut Grouping) {
-    if values.len() < SORT_FROM {
-        series::<LOGISTIC>(values);
-        return;
-    }
-    // Series evaluated side by side run until the longest of them ends, and the length of a
-    // series grows with |x|: grouping inputs of similar size (a counting sort on |x| in steps
-    // of 1/16) makes the groups end together, about a third sooner on spread-out inputs.
-    let key = |v: i64| (v.clamp(-LIMIT, LIMIT).unsigned_abs() >> 28) as usize;
-    let mut starts = [0u32; KEYS + 1];
-    for &v in values.iter() {
-        starts[key(v) + 1] += 1;
-    }
-    for k in 0..KEYS {
-        starts[k + 1] += starts[k];
-    }
-    if scratch.sorted.len() < values.len() {
-        scratch.sorted.resize(values.len(), 0);
-        scratch.place.resize(values.len(), 0);
-    }
-    let sorted = &mut scratch.sorted[..values.len()];
-    let place = &mut scratch.place[..values.len()];
-    for (i, &v) in values.iter().enumerate() {
-        let slot = &mut starts[key(v)];
-        sorted[*slot as usize] = v;
-        place[*slot as usize] = i as u32;
-        *slot += 1;
-    }
-    series::<LOGISTIC>(sorted);
-    for (&v, &i) in sorted.iter().zip(place.iter()) {
-        values[i as usize] = v;
-    }
-}
-
-/// Inputs from which [`run`] groups them by size first.
-const SORT_FROM: usize = 64;
 /// Size classes: `|x| >> 28` for `|x| <= 20 · 2^32`.
 const KEYS: usize = ((LIMIT as u64) >> 28) as usize + 1;
+
+impl Batch {
+    /// Empties the batch.
+    pub(crate) fn clear(&mut self) {
+        self.inputs.clear();
+    }
+
+    #[inline]
+    fn key(x: i64) -> usize {
+        (x.clamp(-LIMIT, LIMIT).unsigned_abs() >> 28) as usize
+    }
+
+    /// Adds an input.
+    #[inline]
+    pub(crate) fn push(&mut self, x: i64) {
+        self.inputs.push(x);
+    }
+
+    /// Evaluates every input: `exp_safe`, or the logistic with `LOGISTIC`.
+    pub(crate) fn evaluate<const LOGISTIC: bool>(&mut self) {
+        let len = self.inputs.len();
+        // Class sizes, counted in four tables in turn so that successive inputs of one class
+        // do not wait on each other's count; then each class's start.
+        let mut counts = [[0u32; KEYS]; 4];
+        for (k, &x) in self.inputs.iter().enumerate() {
+            counts[k & 3][Self::key(x)] += 1;
+        }
+        let mut starts = [0u32; KEYS];
+        let mut at = 0u32;
+        for (c, start) in starts.iter_mut().enumerate() {
+            *start = at;
+            at += counts[0][c] + counts[1][c] + counts[2][c] + counts[3][c];
+        }
+        self.grouped.resize(len, 0);
+        self.place.resize(len, 0);
+        for (&x, place) in self.inputs.iter().zip(self.place.iter_mut()) {
+            let slot = &mut starts[Self::key(x)];
+            self.grouped[*slot as usize] = x;
+            *place = *slot;
+            *slot += 1;
+        }
+        series::<LOGISTIC>(&mut self.grouped[..len]);
+    }
+
+    /// The result for the `k`-th input added.
+    #[inline]
+    pub(crate) fn result(&self, k: usize) -> i64 {
+        self.grouped[self.place[k] as usize]
+    }
+}
 
 fn series<const LOGISTIC: bool>(values: &mut [i64]) {
     #[cfg(target_arch = "x86_64")]
@@ -173,7 +207,6 @@ pub(crate) mod portable {
 
 /// The series in `f64` lanes with exact corrections, on CPUs with AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
-#[allow(unsafe_code)]
 pub(crate) mod fma {
     use super::{E_BITS, LIMIT, ONE_BITS, portable};
 
@@ -191,6 +224,9 @@ pub(crate) mod fma {
 
     /// The floating-point path where every input is within [`FAST_LIMIT`]; chunks with larger
     /// inputs take the integer path. Panics if the CPU lacks AVX2 or FMA.
+    // The crate's only unsafe code: calling the `#[target_feature]` function `lanes`, which is
+    // sound only on a CPU with those features, checked at run time just before.
+    #[allow(unsafe_code)]
     pub(crate) fn run<const LOGISTIC: bool>(values: &mut [i64]) {
         assert!(available(), "the CPU lacks AVX2 or FMA");
         for chunk in values.chunks_mut(LANES) {
@@ -452,9 +488,19 @@ mod tests {
         let mut exp: Vec<I32F32> = inputs.iter().map(|&x| fx(x)).collect();
         exp_many(&mut exp);
         let mut logistic = inputs.clone();
-        let mut grouping = Grouping::default();
-        logistic_many(&mut logistic[..10_000], &mut grouping);
-        logistic_many(&mut logistic[10_000..], &mut grouping);
+        run::<true>(&mut logistic);
+        // A batch reused after clearing.
+        let mut batch = Batch::default();
+        batch.push(ONE_BITS);
+        batch.evaluate::<true>();
+        batch.clear();
+        for &x in &inputs {
+            batch.push(x);
+        }
+        batch.evaluate::<true>();
+        for (k, &l) in logistic.iter().enumerate() {
+            assert_eq!(batch.result(k), l);
+        }
         for ((&x, e), &l) in inputs.iter().zip(&exp).zip(&logistic) {
             assert_eq!(*e, crate_exp_safe(fx(x)), "exp({x})");
             assert_eq!(fx(l), crate_logistic(fx(x)), "logistic({x})");

@@ -159,9 +159,9 @@ fn split_saturating(
 /// sum minus `majority`, and each column's scores (zero where a row has no entry) go through the
 /// chain's quickselect, narrowed by [`Buckets`].
 ///
-/// This gathers the scores from the finished weights a block of columns at a time (sized to stay
-/// in cache) when every staked row is ascending, each row read through a cursor, or all columns
-/// at once otherwise; [`ColumnScores`] gathers them while the weights are built instead.
+/// The scores are gathered from the weights a block of columns at a time (sized to stay in
+/// cache) when every staked row is ascending, each row read through a cursor, or all columns at
+/// once otherwise.
 pub(crate) fn weighted_median_cols(
     stake: &[I32F32],
     w: &Matrix,
@@ -203,66 +203,6 @@ pub(crate) fn weighted_median_cols(
         }
     }
     out
-}
-
-/// Every column's scores over the rows with positive stake, gathered row by row as the weights
-/// are built (column-major, so each column's median then reads them in order).
-#[derive(Debug)]
-pub(crate) struct ColumnScores {
-    /// Column `j` is `score[j * m..(j + 1) * m]`.
-    score: Vec<i64>,
-    entries: Vec<u32>,
-    m: usize,
-    next: usize,
-}
-
-impl ColumnScores {
-    /// The most scores gathered at once (32 MiB); beyond it [`weighted_median_cols`] gathers
-    /// them a block at a time.
-    const MAX_SCORES: usize = 4 << 20;
-
-    /// Room for `n` columns over the rows with positive `stake`, in `buffer`'s memory; `None`
-    /// (with the buffer) when that would exceed [`Self::MAX_SCORES`].
-    pub(crate) fn new(stake: &[I32F32], n: usize, mut buffer: Vec<i64>) -> Result<Self, Vec<i64>> {
-        let m = stake.iter().filter(|&&s| s > ZERO).count();
-        let len = m.saturating_mul(n);
-        if len > Self::MAX_SCORES {
-            return Err(buffer);
-        }
-        buffer.clear();
-        buffer.resize(len, 0);
-        Ok(Self {
-            score: buffer,
-            entries: vec![0; n],
-            m,
-            next: 0,
-        })
-    }
-
-    /// Adds the next row with positive stake (rows come in uid order).
-    #[inline]
-    pub(crate) fn add_row(&mut self, cols: &[u16], vals: &[i64]) {
-        let (m, k) = (self.m, self.next);
-        for (&c, &v) in cols.iter().zip(vals) {
-            let c = usize::from(c);
-            self.score[c * m + k] = v;
-            self.entries[c] += 1;
-        }
-        self.next += 1;
-    }
-
-    /// The median of every column, as [`weighted_median_cols`] finds it, and the buffer back.
-    pub(crate) fn medians(self, stake: &[I32F32], majority: I32F32) -> (Vec<I32F32>, Vec<i64>) {
-        let mut column = ColumnMedian::new(stake, majority);
-        let m = self.m;
-        let out = self
-            .entries
-            .iter()
-            .enumerate()
-            .map(|(j, &entries)| column.median_or_zero(entries, &self.score[j * m..(j + 1) * m]))
-            .collect();
-        (out, self.score)
-    }
 }
 
 /// Scores gathered per block of columns: 128 KiB, to stay in the core's cache.
@@ -492,10 +432,10 @@ mod tests {
 
     const ONE_F: I32F32 = I32F32::from_bits(1 << 32);
 
-    /// Gathering a block of columns at a time (ascending rows) or all at once (unsorted rows)
-    /// gives the medians gathered row by row.
+    /// Gathering a block of columns at a time (ascending rows) gives the medians of gathering
+    /// all columns at once (unsorted rows).
     #[test]
-    fn block_gathering_is_row_gathering() {
+    fn block_gathering_is_whole_gathering() {
         let mut seed = 0x00b1_0c4e_u64;
         let mut next = move || {
             seed ^= seed << 13;
@@ -513,36 +453,35 @@ mod tests {
                 })
             })
             .collect();
-        for shuffled in [false, true] {
-            let dense: Vec<Vec<(u16, i64)>> = (0..rows)
-                .map(|_| {
-                    let mut row: Vec<(u16, i64)> = Vec::new();
-                    for j in 0..n as u16 {
-                        if next() % 4 != 0 {
-                            row.push((j, (next() % (1 << 24)) as i64));
-                        }
+        let sorted: Vec<Vec<(u16, i64)>> = (0..rows)
+            .map(|_| {
+                let mut row: Vec<(u16, i64)> = Vec::new();
+                for j in 0..n as u16 {
+                    if next() % 4 != 0 {
+                        row.push((j, (next() % (1 << 24)) as i64));
                     }
-                    if shuffled {
-                        row.reverse();
-                    }
-                    row
-                })
-                .collect();
-            let matrix = Matrix::from_rows(&dense);
-            // Several blocks when the rows are ascending.
-            assert!(BLOCK_SCORES / (rows - rows / 7) < n);
-            let majority = I32F32::from_bits(2_147_450_879);
-            let blocked = weighted_median_cols(&stake, &matrix, n, majority);
-            let mut scores = ColumnScores::new(&stake, n, Vec::new()).unwrap();
-            for (i, s) in stake.iter().enumerate() {
-                if *s > ZERO {
-                    let (c, v) = matrix.row(i);
-                    scores.add_row(c, v);
                 }
-            }
-            assert_eq!(scores.medians(&stake, majority).0, blocked);
-            assert!(blocked.iter().any(|&c| c > ZERO));
-        }
+                row
+            })
+            .collect();
+        // Each unsorted row with one swap, so the whole matrix is gathered at once.
+        let unsorted: Vec<Vec<(u16, i64)>> = sorted
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                if r.len() > 1 {
+                    r.swap(0, 1);
+                }
+                r
+            })
+            .collect();
+        // Several blocks when the rows are ascending.
+        assert!(BLOCK_SCORES / (rows - rows / 7) < n);
+        let majority = I32F32::from_bits(2_147_450_879);
+        let blocked = weighted_median_cols(&stake, &Matrix::from_rows(&sorted), n, majority);
+        let whole = weighted_median_cols(&stake, &Matrix::from_rows(&unsorted), n, majority);
+        assert_eq!(blocked, whole);
+        assert!(blocked.iter().any(|&c| c > ZERO));
     }
 
     /// The column medians (narrowed by a histogram) against the chain's quickselect run on each
@@ -600,14 +539,6 @@ mod tests {
             };
             let minority = total.saturating_sub(majority);
             let got = weighted_median_cols(&stake, &matrix, n, majority);
-            let mut scores = ColumnScores::new(&stake, n, Vec::new()).unwrap();
-            for (i, s) in stake.iter().enumerate() {
-                if *s > ZERO {
-                    let (c, v) = matrix.row(i);
-                    scores.add_row(c, v);
-                }
-            }
-            assert_eq!(scores.medians(&stake, majority).0, got, "case {case}");
             let idx: Vec<usize> = (0..use_stake.len()).collect();
             for (j, g) in got.iter().enumerate() {
                 let col: Vec<I32F32> = stake

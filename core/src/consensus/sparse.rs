@@ -97,6 +97,17 @@ impl Matrix {
         self.vals.push(val);
     }
 
+    /// Appends stored `u16` weights, as integers, to the row being built.
+    pub(crate) fn extend_open_row(&mut self, row: &[(u16, u16)]) {
+        for &(j, _) in row {
+            self.open_ascending &= i32::from(j) > self.open_last;
+            self.open_last = i32::from(j);
+        }
+        self.cols.extend(row.iter().map(|&(j, _)| j));
+        self.vals
+            .extend(row.iter().map(|&(_, w)| i64::from(w) << 32));
+    }
+
     /// Appends a whole row of entries and closes it; `ascending` says whether the columns are
     /// known to be strictly ascending.
     pub(crate) fn extend_row(&mut self, cols: &[u16], vals: &[i64], ascending: bool) {
@@ -190,7 +201,6 @@ impl Matrix {
 #[derive(Debug, Default)]
 pub(crate) struct Spares {
     matrices: Vec<Matrix>,
-    buffers: Vec<Vec<i64>>,
 }
 
 thread_local! {
@@ -224,17 +234,6 @@ impl Spares {
         self.matrices.push(m);
     }
 
-    /// A buffer of values (of any length and contents), reusing a spare's memory when there is
-    /// one.
-    pub(crate) fn buffer(&mut self) -> Vec<i64> {
-        self.buffers.pop().unwrap_or_default()
-    }
-
-    /// Keeps a buffer's memory for later.
-    pub(crate) fn keep_buffer(&mut self, b: Vec<i64>) {
-        self.buffers.push(b);
-    }
-
     /// Hands the spares back to this thread, keeping the largest within
     /// [`Self::RETAIN_BYTES`].
     pub(crate) fn give_back(mut self) {
@@ -247,8 +246,6 @@ impl Spares {
         self.matrices
             .sort_unstable_by_key(|m| std::cmp::Reverse(m.capacity_bytes()));
         self.matrices.retain(|m| fits(m.capacity_bytes()));
-        self.buffers
-            .retain(|b| fits(b.capacity() * size_of::<i64>()));
         SPARES.with(|s| *s.borrow_mut() = self);
     }
 }
@@ -324,6 +321,52 @@ pub(crate) fn clip_pass<const BUY_CLIPPED: bool, const DELTA: bool>(
         trust[i] = t;
         kept
     });
+}
+
+/// What [`clip_pass`] gathers, gathered one row at a time by a pass that reads the weights
+/// anyway (Yuma3 with liquid alpha), with the clipped row handed back when bonds are bought
+/// with clipped weights.
+#[derive(Debug)]
+pub(crate) struct Clipping<'a> {
+    pub(crate) threshold: &'a [i64],
+    pub(crate) stake: &'a [i64],
+    pub(crate) ranks: &'a mut [i64],
+    pub(crate) trust: &'a mut [i64],
+    /// Bonds are bought with the clipped weights (bonds penalty 1).
+    pub(crate) buy_clipped: bool,
+}
+
+impl Clipping<'_> {
+    /// Clips row `i`, adding to the ranks and setting its trust; when buying with clipped
+    /// weights, `clipped` is filled with the kept entries, in order.
+    #[inline]
+    pub(crate) fn row(
+        &mut self,
+        i: usize,
+        cols: &[u16],
+        vals: &[i64],
+        clipped: (&mut Vec<u16>, &mut Vec<i64>),
+    ) {
+        let s = self.stake[i];
+        let mut t = 0i64;
+        let (out_cols, out_vals) = clipped;
+        out_cols.clear();
+        out_vals.clear();
+        for (&j, &v) in cols.iter().zip(vals) {
+            let ju = usize::from(j);
+            let th = self.threshold[ju];
+            let keep = v <= th || th > 0;
+            let c = if keep { v.min(th) } else { 0 };
+            // Active stake is normalised, within [0, 1].
+            self.ranks[ju] = self.ranks[ju].saturating_add(mul_unit(s, c));
+            t = t.wrapping_add(c);
+            if self.buy_clipped && keep {
+                out_cols.push(j);
+                out_vals.push(c);
+            }
+        }
+        self.trust[i] = t;
+    }
 }
 
 /// `a + ratio · (b − a)` entry by entry (`interpolate_sparse`), `b` being `a` clipped to
