@@ -161,7 +161,9 @@ fn split_saturating(
 ///
 /// The scores are gathered from the weights a block of columns at a time (sized to stay in
 /// cache) when every staked row is ascending, each row read through a cursor, or all columns at
-/// once otherwise.
+/// once otherwise. When at most a quarter of the staked rows' cells hold an entry (and the
+/// stakes allow narrowing), each column's entries are gathered alone instead
+/// ([`sparse_medians`]), so the work follows the entries rather than `rows × n`.
 pub(crate) fn weighted_median_cols(
     stake: &[I32F32],
     w: &Matrix,
@@ -172,6 +174,10 @@ pub(crate) fn weighted_median_cols(
     let mut column = ColumnMedian::new(stake, majority);
     let m = rows.len();
     let (start, cols, vals) = w.packed();
+    let entries: usize = rows.iter().map(|&i| start[i + 1] - start[i]).sum();
+    if column.narrow && entries.saturating_mul(4) <= m.saturating_mul(n) {
+        return sparse_medians(&mut column, &rows, w, n, entries);
+    }
     let block = if rows.iter().all(|&i| w.ascending(i)) {
         (BLOCK_SCORES / m.max(1)).clamp(1, n.max(1))
     } else {
@@ -203,6 +209,51 @@ pub(crate) fn weighted_median_cols(
         }
     }
     out
+}
+
+/// [`weighted_median_cols`] for sparse weights: the staked rows' entries sorted into columns
+/// (a counting sort, rows in order), each column's median found from its entries alone by
+/// [`ColumnMedian::median_of_entries`].
+fn sparse_medians(
+    column: &mut ColumnMedian,
+    rows: &[usize],
+    w: &Matrix,
+    n: usize,
+    entries: usize,
+) -> Vec<I32F32> {
+    let (start, cols, vals) = w.packed();
+    // Column c's entries go to by_col[col_start[c]..col_start[c + 1]], as (score, staked row).
+    let mut col_start = vec![0usize; n + 1];
+    for &i in rows {
+        for &c in &cols[start[i]..start[i + 1]] {
+            col_start[usize::from(c) + 1] += 1;
+        }
+    }
+    for c in 0..n {
+        col_start[c + 1] += col_start[c];
+    }
+    let mut fill = col_start.clone();
+    let mut by_col = vec![(0i64, 0u32); entries];
+    for (k, &i) in rows.iter().enumerate() {
+        for (&c, &v) in cols[start[i]..start[i + 1]]
+            .iter()
+            .zip(&vals[start[i]..start[i + 1]])
+        {
+            let slot = &mut fill[usize::from(c)];
+            by_col[*slot] = (v, k as u32);
+            *slot += 1;
+        }
+    }
+    (0..n)
+        .map(|c| {
+            let part = &mut by_col[col_start[c]..col_start[c + 1]];
+            if part.is_empty() {
+                ZERO
+            } else {
+                I32F32::from_bits(column.median_of_entries(part))
+            }
+        })
+        .collect()
 }
 
 /// Scores gathered per block of columns: 128 KiB, to stay in the core's cache.
@@ -250,6 +301,74 @@ impl ColumnMedian {
         } else {
             I32F32::from_bits(self.median(col))
         }
+    }
+
+    /// [`Self::median`] of a column given by its entries `(score, staked row)` (at least one,
+    /// each row at most once; the other rows score zero), reordered here. Needs `narrow`.
+    ///
+    /// Why it is the same result: with `narrow`, the quickselect returns what [`Buckets`]
+    /// describes, which depends only on the column's scores and their stakes: the smallest
+    /// score, when `minority < 0` or all scores are equal; the largest, when
+    /// `minority >= total`; otherwise the smallest score `v` whose stake at or below `v` exceeds
+    /// `minority`. Here the rows without an entry are one group at score zero, with the stake the
+    /// entries leave (sums are exact under `plain`), and the entries are walked in ascending
+    /// score order. A negative score (weights never are) takes the general path instead.
+    fn median_of_entries(&mut self, part: &mut [(i64, u32)]) -> i64 {
+        debug_assert!(self.narrow && !part.is_empty());
+        let m = self.stake.len();
+        if part.iter().any(|&(s, _)| s < 0) {
+            let mut col = vec![0i64; m];
+            for &(s, k) in part.iter() {
+                col[k as usize] = s;
+            }
+            return self.median(&col);
+        }
+        // Stake at score zero, and whether any score is zero.
+        let mut zero_stake = self.stake_sum;
+        let mut zeros = part.len() < m;
+        let mut max = 0i64;
+        let mut min = i64::MAX;
+        for &(s, k) in part.iter() {
+            if s == 0 {
+                zeros = true;
+            } else {
+                zero_stake -= self.stake[k as usize];
+            }
+            max = max.max(s);
+            min = min.min(s);
+        }
+        if zeros {
+            min = 0;
+        }
+        if self.minority < 0 || min == max {
+            return min;
+        }
+        if self.minority >= self.stake_sum {
+            return max;
+        }
+        let mut below = 0i64;
+        if zeros {
+            below = zero_stake;
+            if below > self.minority {
+                return 0;
+            }
+        }
+        part.sort_unstable_by_key(|&(s, _)| s);
+        let mut q = 0usize;
+        while q < part.len() {
+            let v = part[q].0;
+            while q < part.len() && part[q].0 == v {
+                if v != 0 {
+                    below += self.stake[part[q].1 as usize];
+                }
+                q += 1;
+            }
+            if v != 0 && below > self.minority {
+                return v;
+            }
+        }
+        // Unreachable: the whole stake exceeds the minority.
+        max
     }
 
     /// The chain's quickselect result for one column of scores (one per stake).
@@ -484,6 +603,66 @@ mod tests {
         assert!(blocked.iter().any(|&c| c > ZERO));
     }
 
+    /// A column's median from its entries alone is its median over the whole column, for
+    /// columns with ties, zero scores, every row present or few, and minorities below zero,
+    /// inside, at and above the total.
+    #[test]
+    fn medians_of_entries_are_the_column_medians() {
+        let mut seed = 0x0e47_1e50_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for case in 0..20_000 {
+            let m = 1 + (next() % 40) as usize;
+            let stake: Vec<I32F32> = (0..m)
+                .map(|_| I32F32::from_bits(1 + (next() % (1 << 33)) as i64))
+                .collect();
+            let mut normalised = stake.clone();
+            normalize(&mut normalised);
+            let total = sum(normalised.iter().copied());
+            let fill = 1 + next() % 4;
+            let mut col = vec![0i64; m];
+            let mut part: Vec<(i64, u32)> = Vec::new();
+            for (k, c) in col.iter_mut().enumerate() {
+                if next() % 4 < fill || (k == m - 1 && part.is_empty()) {
+                    *c = match next() % 4 {
+                        0 => 0,
+                        1 => ((next() % 3) as i64) << 30,
+                        _ => (next() % (1 << 32)) as i64,
+                    };
+                    part.push((*c, k as u32));
+                }
+            }
+            // The stake at or below a score of the column (zero for absent rows): a minority
+            // exactly there is the boundary case of the search.
+            let at_or_below = |v: i64| -> I32F32 {
+                sum(col
+                    .iter()
+                    .zip(&normalised)
+                    .filter(|&(&c, _)| c <= v)
+                    .map(|(_, &st)| st))
+            };
+            let majority = match case % 8 {
+                0 => ZERO,
+                1 => ONE_F,
+                2 => total + I32F32::from_bits(1),
+                3 => total - I32F32::from_bits((next() % 3) as i64),
+                4 | 5 => {
+                    let v = col[(next() % m as u64) as usize];
+                    total - at_or_below(v) + I32F32::from_bits((next() % 3) as i64 - 1)
+                }
+                _ => I32F32::from_bits((next() % (1 << 32)) as i64),
+            };
+            let mut column = ColumnMedian::new(&stake, majority);
+            assert!(column.narrow);
+            let want = column.median(&col);
+            assert_eq!(column.median_of_entries(&mut part), want, "case {case}");
+        }
+    }
+
     /// The column medians (narrowed by a histogram) against the chain's quickselect run on each
     /// whole column, over columns with ties, zeros, outliers and narrow ranges, and minorities
     /// below zero, inside, at and above the total.
@@ -516,11 +695,14 @@ mod tests {
                     _ => (next() % (1 << 22)) as i64,
                 }
             };
+            // Every other case sparse (about one cell in eight), so the medians come from
+            // each column's entries alone.
+            let sparse = case % 2 == 1;
             let mut dense: Vec<Vec<(u16, i64)>> = Vec::new();
             for _ in 0..rows {
                 let mut row = Vec::new();
                 for j in 0..n as u16 {
-                    if next() % 3 != 0 {
+                    if (sparse && next() % 8 == 0) || (!sparse && next() % 3 != 0) {
                         row.push((j, value(&mut next)));
                     }
                 }
