@@ -309,7 +309,7 @@ fn liquid_ema(
         let exponents = &mut s.exponents[..len];
         let olds = &mut s.olds[..len];
         let ascending = new.ascending(i);
-        s.sigmoids.clear();
+        s.sigmoids.clear(len);
         if ascending && old.ascending(i) {
             exponents_merged(
                 (nc, nv),
@@ -343,9 +343,7 @@ fn liquid_ema(
                 last = last.max(i32::from(j));
                 *o = s.old[ju];
                 *e = params.exponent(consensus[ju], if found { w } else { 0 }, s.old_found[ju]);
-                if *e != params.at_zero {
-                    s.sigmoids.push(*e);
-                }
+                s.sigmoids.push_if(*e, *e != params.at_zero);
             }
             for &j in &s.touched {
                 s.old[usize::from(j)] = -1;
@@ -411,9 +409,7 @@ fn exponents_merged(
             _ => -1,
         };
         *e = params.exponent(consensus[usize::from(j)], w, (*o).max(0));
-        if *e != params.at_zero {
-            batch.push(*e);
-        }
+        batch.push_if(*e, *e != params.at_zero);
     }
 }
 
@@ -441,20 +437,20 @@ fn new_bonds(
         .zip(olds)
         .zip(out.iter_mut())
     {
-        let a = if e == params.at_zero {
-            params.alpha_at_zero
+        // The next sigmoid's rate is computed whether or not this entry took the series, and
+        // chosen without a branch: which entries did is a coin toss for a predictor.
+        let series = e != params.at_zero;
+        let from_series = params.rate(sigmoids.result_or_zero(next));
+        next += usize::from(series);
+        let a = if series {
+            from_series
         } else {
-            next += 1;
-            params.rate(sigmoids.result(next - 1))
+            params.alpha_at_zero
         };
         // The rate is clamped to [low, high] (or is low), both in [0, 1]; old bonds are in
         // [0, 1] and weights in [0, 65535] (never negative): the sum cannot saturate, nor can a
-        // column's sum of at most 65535 values in [0, 1].
-        let decayed = if o >= 0 {
-            mul_unit_positive(ONE - a, o)
-        } else {
-            0
-        };
+        // column's sum of at most 65535 values in [0, 1]. No stored bond (−1) decays to zero.
+        let decayed = mul_unit_positive(ONE - a, o.max(0));
         let inc = mul_unit_positive(a, w);
         let v = (decayed + inc).min(ONE);
         *val = v;

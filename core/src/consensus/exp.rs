@@ -59,20 +59,24 @@ fn run<const LOGISTIC: bool>(values: &mut [i64]) {
     }
     batch.evaluate::<LOGISTIC>();
     for (k, v) in values.iter_mut().enumerate() {
-        *v = batch.result(k);
+        *v = batch.result_or_zero(k);
     }
 }
 
-/// A batch of inputs to the series: added one by one (counted by size as they come), evaluated
-/// together, read back in the order added.
+/// A batch of inputs to the series: added one by one, evaluated together, read back in the
+/// order added.
 ///
 /// Series evaluated side by side run until the longest of them ends, and the length of a
 /// series grows with `|x|`: evaluating the inputs grouped by size (a counting sort on `|x|` in
 /// steps of 1/16) makes each group of lanes end together, about a third sooner on spread-out
-/// inputs. The results are read through each input's place in that order.
+/// inputs. The results are then put back in the order of the inputs, so that the caller reads
+/// them one after another.
 #[derive(Debug, Default)]
 pub(crate) struct Batch {
+    /// The inputs (the first `count`), then their results; beyond `count`, room that
+    /// [`Self::push_if`] writes into.
     inputs: Vec<i64>,
+    count: usize,
     /// The inputs grouped by size, then their results.
     grouped: Vec<i64>,
     /// Where each input went in `grouped`.
@@ -83,9 +87,12 @@ pub(crate) struct Batch {
 const KEYS: usize = ((LIMIT as u64) >> 28) as usize + 1;
 
 impl Batch {
-    /// Empties the batch.
-    pub(crate) fn clear(&mut self) {
-        self.inputs.clear();
+    /// Empties the batch, with room for `room` inputs.
+    pub(crate) fn clear(&mut self, room: usize) {
+        self.count = 0;
+        if self.inputs.len() < room {
+            self.inputs.resize(room, 0);
+        }
     }
 
     #[inline]
@@ -96,16 +103,28 @@ impl Batch {
     /// Adds an input.
     #[inline]
     pub(crate) fn push(&mut self, x: i64) {
-        self.inputs.push(x);
+        self.push_if(x, true);
+    }
+
+    /// Adds an input when `keep`; without a branch on `keep` (a coin toss for a predictor when
+    /// it compares weights with consensus) while there is room.
+    #[inline]
+    pub(crate) fn push_if(&mut self, x: i64, keep: bool) {
+        match self.inputs.get_mut(self.count) {
+            Some(slot) => *slot = x,
+            None => self.inputs.push(x),
+        }
+        self.count += usize::from(keep);
     }
 
     /// Evaluates every input: `exp_safe`, or the logistic with `LOGISTIC`.
     pub(crate) fn evaluate<const LOGISTIC: bool>(&mut self) {
-        let len = self.inputs.len();
+        let len = self.count;
+        let inputs = &mut self.inputs[..len];
         // Class sizes, counted in four tables in turn so that successive inputs of one class
         // do not wait on each other's count; then each class's start.
         let mut counts = [[0u32; KEYS]; 4];
-        for (k, &x) in self.inputs.iter().enumerate() {
+        for (k, &x) in inputs.iter().enumerate() {
             counts[k & 3][Self::key(x)] += 1;
         }
         let mut starts = [0u32; KEYS];
@@ -116,19 +135,23 @@ impl Batch {
         }
         self.grouped.resize(len, 0);
         self.place.resize(len, 0);
-        for (&x, place) in self.inputs.iter().zip(self.place.iter_mut()) {
+        for (&x, place) in inputs.iter().zip(self.place.iter_mut()) {
             let slot = &mut starts[Self::key(x)];
             self.grouped[*slot as usize] = x;
             *place = *slot;
             *slot += 1;
         }
         series::<LOGISTIC>(&mut self.grouped[..len]);
+        for (x, &place) in inputs.iter_mut().zip(self.place.iter()) {
+            *x = self.grouped[place as usize];
+        }
     }
 
-    /// The result for the `k`-th input added.
+    /// The result for the `k`-th input added, or zero past the last one (so that a caller
+    /// may read one ahead without a branch).
     #[inline]
-    pub(crate) fn result(&self, k: usize) -> i64 {
-        self.grouped[self.place[k] as usize]
+    pub(crate) fn result_or_zero(&self, k: usize) -> i64 {
+        if k < self.count { self.inputs[k] } else { 0 }
     }
 }
 
@@ -489,18 +512,24 @@ mod tests {
         exp_many(&mut exp);
         let mut logistic = inputs.clone();
         run::<true>(&mut logistic);
-        // A batch reused after clearing.
+        // A batch reused after clearing, with room for part of the inputs only, and inputs
+        // left out (`push_if` with `false`) between the ones kept.
         let mut batch = Batch::default();
         batch.push(ONE_BITS);
+        batch.push_if(7 << 32, false);
         batch.evaluate::<true>();
-        batch.clear();
+        assert_eq!(batch.result_or_zero(1), 0);
+        batch.clear(inputs.len() / 2);
         for &x in &inputs {
-            batch.push(x);
+            batch.push_if(x.wrapping_neg(), false);
+            batch.push_if(x, true);
+            batch.push_if(x ^ 0x5555, false);
         }
         batch.evaluate::<true>();
         for (k, &l) in logistic.iter().enumerate() {
-            assert_eq!(batch.result(k), l);
+            assert_eq!(batch.result_or_zero(k), l);
         }
+        assert_eq!(batch.result_or_zero(logistic.len()), 0);
         for ((&x, e), &l) in inputs.iter().zip(&exp).zip(&logistic) {
             assert_eq!(*e, crate_exp_safe(fx(x)), "exp({x})");
             assert_eq!(fx(l), crate_logistic(fx(x)), "logistic({x})");
