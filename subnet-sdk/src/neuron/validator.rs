@@ -488,7 +488,12 @@ impl<T: Task> Validator<T> {
                     backoff = Duration::from_millis(250);
                     report.block
                 }
-                Err(e @ (NeuronError::NotRegistered { .. } | NeuronError::State(_))) => {
+                // Waiting cannot mend these.
+                Err(
+                    e @ (NeuronError::NotRegistered { .. }
+                    | NeuronError::State(_)
+                    | NeuronError::Chain(ChainError::SubnetNotExists { .. })),
+                ) => {
                     return Err(e);
                 }
                 Err(e) => {
