@@ -228,22 +228,35 @@ async fn miners_and_a_validator_in_separate_processes_share_a_node() {
     let mut junk_miner = spawn("miner", "junk", &miner_flags("junk"));
     good_miner.wait_for("serving at");
     junk_miner.wait_for("serving at");
+    // The validator takes its settings from a TOML file, the chain and wallet from flags.
     let state_dir = dir.path().join("validator");
-    let mut validator = spawn(
+    let config = dir.path().join("validator.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "subnet = \"text\"\nnetuid = {netuid}\nbase-path = {:?}\nseed = 1\n\
+             timeout-ms = 5000\nmoving-average-alpha = 0.5\nscorer = \"wasm\"\n",
+            state_dir.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let mut validator = Neuron::spawn(&[
         "validator",
+        "--config",
+        config.to_str().unwrap(),
+        "--chain",
+        &node.url,
+        "--wallet-path",
+        wallet_path,
+        "--name",
         "validator",
-        &[
-            "--base-path",
-            state_dir.to_str().unwrap(),
-            "--seed",
-            "1",
-            "--timeout-ms",
-            "5000",
-            "--moving-average-alpha",
-            "0.5",
-        ],
+    ]);
+    let started = validator.wait_for("Ctrl-C stops it");
+    assert!(
+        started.contains("with the subnet's WASM module")
+            && started.contains("validator on netuid 1"),
+        "{started}"
     );
-    validator.wait_for("Ctrl-C stops it");
 
     // Weights reach the chain and an epoch pays the better miner.
     let deadline = Instant::now() + HANG_GUARD;
@@ -281,8 +294,14 @@ async fn miners_and_a_validator_in_separate_processes_share_a_node() {
 
 /// Runs `subforge ARGS`, expecting failure; returns stderr.
 fn fails(args: &[&str]) -> String {
+    fails_with_env(args, &[])
+}
+
+/// Runs `subforge ARGS` with extra environment variables, expecting failure; returns stderr.
+fn fails_with_env(args: &[&str], env: &[(&str, &str)]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_subforge"))
         .args(args)
+        .envs(env.iter().copied())
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .output()
@@ -379,4 +398,45 @@ async fn bad_setups_get_one_clear_line() {
     args[2] = "imaginary".into();
     let err = run(args);
     assert!(err.contains("no subnet `imaginary`"), "{err}");
+
+    // Settings from a file: unknown keys are refused; flags beat the environment, which beats
+    // the file.
+    let file = dir.path().join("validator.toml");
+    std::fs::write(&file, "subnet = \"text\"\nnetuid = 9\nsample-sise = 4\n").unwrap();
+    let with_file = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "validator",
+            "--config",
+            file.to_str().unwrap(),
+            "--wallet-path",
+            wp,
+            "--name",
+            "stranger",
+            "--chain",
+            &local,
+            "--base-path",
+            state,
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        v.extend(extra.iter().map(|s| (*s).to_owned()));
+        v
+    };
+    let err = run(with_file(&[]));
+    assert!(err.contains("sample-sise"), "{err}");
+    std::fs::write(&file, "subnet = \"text\"\nnetuid = 9\nsample-size = 4\n").unwrap();
+    let err = run(with_file(&[]));
+    assert!(err.contains("subnet 9 does not exist"), "file: {err}");
+    let args = with_file(&[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let err = fails_with_env(&args, &[("SUBFORGE_NETUID", "1")]);
+    assert!(
+        err.contains("is not registered on netuid 1"),
+        "environment: {err}"
+    );
+    let args = with_file(&["--netuid", "8"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let err = fails_with_env(&args, &[("SUBFORGE_NETUID", "1")]);
+    assert!(err.contains("subnet 8 does not exist"), "flag: {err}");
 }
