@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 
 use crate::chain::{Call, Chain, ChainError, Extrinsic, H256, Hyperparameter, LocalChain};
 use crate::neuron::{Miner, MinerConfig, NeuronError, RunningMiner, ValidatorConfig};
-use crate::registry::{MinerSpec, Registry, ScorerChoice, SubnetError};
+use crate::registry::{MinerSpec, Registry, ScorerChoice, SubnetError, SubnetKind};
 use crate::wallet::{Wallet, WalletError};
 
 /// The key that owns the subnet (a funded dev account, and the dev chain's sudo).
@@ -56,13 +56,13 @@ pub struct LocalnetConfig {
 }
 
 impl LocalnetConfig {
-    /// `miners` miners of falling quality for the text subnet's models (`ngram` orders from 6
-    /// down, the last one answering junk) and `validators` validators alternating native and
-    /// WASM scoring.
-    pub fn new(subnet: &str, miners: usize, validators: usize) -> Self {
+    /// The line-up `kind` chooses for `miners` miners (for the text subnet, falling quality
+    /// down to a junk answerer) and `validators` validators alternating native and WASM
+    /// scoring.
+    pub fn new(kind: &dyn SubnetKind, miners: usize, validators: usize) -> Self {
         Self {
-            subnet: subnet.to_owned(),
-            miners: graded_miners(miners),
+            subnet: kind.name().to_owned(),
+            miners: kind.localnet_miners(miners),
             validators: (0..validators)
                 .map(|i| {
                     if i % 2 == 0 {
@@ -82,30 +82,6 @@ impl LocalnetConfig {
             moving_average_alpha: 0.3,
         }
     }
-}
-
-/// Miner specs of clearly different quality: n-gram orders spread from 6 down to 1, and the
-/// last miner lazy (junk) when there are at least two.
-pub fn graded_miners(count: usize) -> Vec<MinerSpec> {
-    let model = |m: String| MinerSpec {
-        model: Some(m),
-        ..MinerSpec::default()
-    };
-    let good = if count >= 2 { count - 1 } else { count };
-    let mut out: Vec<MinerSpec> = (0..good)
-        .map(|i| {
-            let order = if good == 1 {
-                6
-            } else {
-                6 - (5 * i + (good - 1) / 2) / (good - 1)
-            };
-            model(format!("ngram:{order}"))
-        })
-        .collect();
-    if count >= 2 {
-        out.push(model("junk".to_owned()));
-    }
-    out
 }
 
 /// What a neuron of the localnet is.
@@ -170,6 +146,8 @@ pub struct Localnet {
     miners: Vec<RunningMiner>,
     validators: Vec<JoinHandle<Result<(), NeuronError>>>,
     stop: watch::Sender<bool>,
+    /// The validators' state folder when there is no base path; removed on drop.
+    _scratch: Option<tempfile::TempDir>,
 }
 
 impl std::fmt::Debug for Localnet {
@@ -391,6 +369,19 @@ impl Localnet {
         }
         log(&format!("{} miners serving on 127.0.0.1", miners.len()));
 
+        // Without a base path, validators keep their state in a folder removed at the end.
+        let (state_root, scratch) = match &config.base_path {
+            Some(base) => (base.clone(), None),
+            None => {
+                let dir = tempfile::Builder::new()
+                    .prefix("subforge-localnet-")
+                    .tempdir()
+                    .map_err(|e| {
+                        LocalnetError::Config(format!("cannot make a scratch folder: {e}"))
+                    })?;
+                (dir.path().to_owned(), Some(dir))
+            }
+        };
         let (stop, stopped) = watch::channel(false);
         let mut validators = Vec::new();
         for (i, (m, scoring)) in members[config.miners.len()..]
@@ -398,12 +389,7 @@ impl Localnet {
             .zip(&config.validators)
             .enumerate()
         {
-            let base = match &config.base_path {
-                Some(b) => b.join("validators").join(format!("validator{i}")),
-                None => std::env::temp_dir()
-                    .join(format!("subforge-localnet-{}", std::process::id()))
-                    .join(format!("validator{i}")),
-            };
+            let base = state_root.join("validators").join(format!("validator{i}"));
             let mut vc = ValidatorConfig::new(netuid, base);
             vc.seed = config.seed;
             vc.sample_size = config.sample_size.unwrap_or(config.miners.len());
@@ -430,6 +416,7 @@ impl Localnet {
             miners,
             validators,
             stop,
+            _scratch: scratch,
         })
     }
 
@@ -721,28 +708,4 @@ fn write_wallets(dir: &Path, members: &[Member]) -> Result<(), WalletError> {
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn graded_miners_fall_in_quality_and_end_with_junk() {
-        let models = |n| {
-            graded_miners(n)
-                .into_iter()
-                .map(|s| s.model.unwrap())
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(models(1), ["ngram:6"]);
-        assert_eq!(models(2), ["ngram:6", "junk"]);
-        assert_eq!(models(4), ["ngram:6", "ngram:3", "ngram:1", "junk"]);
-        assert_eq!(
-            models(6),
-            [
-                "ngram:6", "ngram:5", "ngram:3", "ngram:2", "ngram:1", "junk"
-            ]
-        );
-    }
 }

@@ -90,6 +90,13 @@ pub trait Subnet: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// The miners `subforge localnet` starts when asked for `count`: a subnet that can make
+    /// miners of different quality lists them best first, so a run shows rewards following
+    /// quality. By default, `count` miners of the default model.
+    fn localnet_miners(&self, count: usize) -> Vec<MinerSpec> {
+        vec![MinerSpec::default(); count]
+    }
+
     /// Builds a miner handler.
     fn miner(&self, spec: &MinerSpec) -> Result<Arc<dyn MinerHandler<Self::Task>>, SubnetError>;
 
@@ -151,6 +158,8 @@ pub trait SubnetKind: Send + Sync {
     fn tasks(&self) -> Vec<TaskSchema>;
     /// [`Subnet::miner_models`].
     fn miner_models(&self) -> Vec<(&'static str, &'static str)>;
+    /// [`Subnet::localnet_miners`].
+    fn localnet_miners(&self, count: usize) -> Vec<MinerSpec>;
     /// Starts `miner` serving a handler built from `spec`.
     async fn start_miner(
         &self,
@@ -183,6 +192,10 @@ impl<S: Subnet> SubnetKind for S {
 
     fn miner_models(&self) -> Vec<(&'static str, &'static str)> {
         Subnet::miner_models(self)
+    }
+
+    fn localnet_miners(&self, count: usize) -> Vec<MinerSpec> {
+        Subnet::localnet_miners(self, count)
     }
 
     async fn start_miner(

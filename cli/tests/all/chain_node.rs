@@ -202,13 +202,14 @@ async fn sudo_rpc(client: &NodeClient, netuid: NetUid) {
 
 // ---- separate processes ------------------------------------------------------------------
 
-struct NodeProcess {
+pub(crate) struct NodeProcess {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl NodeProcess {
-    fn start(dir: &Path, block_ms: u64) -> Self {
+    /// `subforge node --dev` on a free port, keeping its chain in `dir`.
+    pub(crate) fn start(dir: &Path, block_ms: u64) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_subforge"))
             .args(["node", "--dev", "--rpc-port", "0", "--block-time-ms"])
             .arg(block_ms.to_string())

@@ -14,6 +14,7 @@ mod wasm_guest_build;
 mod chain_node;
 mod cli_chain;
 mod cli_epoch;
+mod cli_neuron;
 mod cli_scorer;
 mod cli_wallet;
 mod wallet_interop;

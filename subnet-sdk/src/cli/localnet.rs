@@ -11,7 +11,7 @@ use clap::Args;
 use super::GlobalOpts;
 use crate::localnet::{Localnet, LocalnetConfig, Progress, Report, Role};
 use crate::neuron::shutdown_signal;
-use crate::registry::Registry;
+use crate::registry::{MinerSpec, Registry};
 
 /// Start the embedded chain with fast blocks, create a subnet, register miners of different
 /// quality and validators (native and WASM scoring), run some tempos and show who earned what.
@@ -20,9 +20,14 @@ pub(crate) struct LocalnetArgs {
     /// The subnet kind to run (see `subforge subnet kinds`).
     #[arg(long, default_value = "text")]
     subnet: String,
-    /// Miners, of falling quality; the last answers junk.
+    /// Miners, in the line-up the subnet chooses (for `text`: falling quality, the last
+    /// answering junk).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=200))]
     miners: u16,
+    /// Run these miner models instead, one miner each (repeat the flag; see
+    /// `subforge subnet kinds`).
+    #[arg(long = "model", value_name = "MODEL", conflicts_with = "miners")]
+    models: Vec<String>,
     /// Validators, alternating native and WASM scoring.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
     validators: u16,
@@ -60,13 +65,24 @@ pub(crate) fn run(args: LocalnetArgs, _global: &GlobalOpts) -> anyhow::Result<()
     if args.tempos == 0 && !args.keep_running {
         bail!("--tempos 0 without --keep-running would stop at once");
     }
-    let mut config = LocalnetConfig::new(&args.subnet, args.miners.into(), args.validators.into());
+    let registry = Registry::linked();
+    let kind = registry.get(&args.subnet)?;
+    let mut config = LocalnetConfig::new(kind, args.miners.into(), args.validators.into());
+    if !args.models.is_empty() {
+        config.miners = args
+            .models
+            .iter()
+            .map(|m| MinerSpec {
+                model: Some(m.clone()),
+                ..MinerSpec::default()
+            })
+            .collect();
+    }
     config.tempo = args.tempo;
     config.block_time = Duration::from_millis(args.block_time_ms);
     config.base_path = args.base_path.clone();
     config.seed = args.seed;
     config.commit_reveal = !args.no_commit_reveal;
-    let registry = Registry::linked();
     let quiet = args.json;
 
     super::runtime()?.block_on(async move {

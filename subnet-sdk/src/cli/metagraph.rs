@@ -37,7 +37,7 @@ pub(crate) fn run(args: MetagraphArgs, _global: &GlobalOpts) -> anyhow::Result<(
             m.last_step
         );
         println!(
-            "{:>4}  {:<48}  {:>20}  {:>7}  {:>7}  {:>7}  {:>7}  {:>6}  {:>15}  axon",
+            "{:>4}  {:<48}  {:>20}  {:>7}  {:>7}  {:>7}  {:>7}  {:>6}  {:>16}  axon",
             "uid", "hotkey", "stake", "incent", "divs", "cons", "vtrust", "permit", "emission"
         );
         for n in m.neurons() {
@@ -47,7 +47,7 @@ pub(crate) fn run(args: MetagraphArgs, _global: &GlobalOpts) -> anyhow::Result<(
                 "-".to_owned()
             };
             println!(
-                "{:>4}  {:<48}  {:>20}  {:>7}  {:>7}  {:>7}  {:>7}  {:>6}  {:>15}  {axon}",
+                "{:>4}  {:<48}  {:>20}  {:>7}  {:>7}  {:>7}  {:>7}  {:>6}  {:>16}  {axon}",
                 n.uid,
                 n.hotkey.to_string(),
                 n.stake.to_string(),
@@ -56,7 +56,7 @@ pub(crate) fn run(args: MetagraphArgs, _global: &GlobalOpts) -> anyhow::Result<(
                 n.consensus.to_string(),
                 n.validator_trust.to_string(),
                 if n.validator_permit { "yes" } else { "no" },
-                n.emission.rao(),
+                n.emission.to_string(),
             );
         }
         Ok(())

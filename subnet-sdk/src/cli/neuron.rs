@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use clap::Args;
 use serde::Deserialize;
 use subforge_core::NetUid;
@@ -70,7 +70,24 @@ fn read_config(path: Option<&Path>) -> anyhow::Result<FileConfig> {
     };
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the config file {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("config file {}", path.display()))
+    // One line, as every error of the tool: the file, the line and what is wrong there.
+    toml::from_str(&text).map_err(|e| {
+        let line = e.span().map(|span| {
+            text.as_bytes()[..span.start.min(text.len())]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1
+        });
+        match line {
+            Some(line) => anyhow!(
+                "config file {} line {line}: {}",
+                path.display(),
+                e.message()
+            ),
+            None => anyhow!("config file {}: {}", path.display(), e.message()),
+        }
+    })
 }
 
 impl NeuronOpts {

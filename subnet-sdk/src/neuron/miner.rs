@@ -5,13 +5,14 @@ use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
+use futures::StreamExt;
 use subforge_core::chain::AxonProtocol;
 use subforge_core::identity::Keypair;
-use subforge_core::{AxonInfo, Hotkey, Metagraph, NetUid, Uid};
+use subforge_core::{AxonInfo, Block, Hotkey, Metagraph, NetUid, Uid};
 use tokio::sync::watch;
 
 use super::error::NeuronError;
-use crate::chain::Chain;
+use crate::chain::{Chain, ChainError};
 use crate::net::{Axon, AxonBuilder, AxonLimits};
 use crate::sync::MetagraphSync;
 
@@ -63,6 +64,8 @@ pub struct RunningMiner {
     axon: Axon,
     sync: MetagraphSync,
     published: AxonInfo,
+    /// Publishes the axon record later when the chain's rate limit refused it at start.
+    publisher: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// The version a Subforge neuron publishes: `major·10⁶ + minor·10³ + patch`.
@@ -158,9 +161,26 @@ impl Miner {
         let same = current.is_some_and(|a| {
             a.ip == published.ip && a.port == published.port && a.version == published.version
         });
+        let mut publisher = None;
         if !same {
-            chain.serve_axon(&self.hotkey, netuid, &published).await?;
-            tracing::info!(%netuid, %uid, addr = %SocketAddr::new(ip, published.port), "axon published");
+            match chain.serve_axon(&self.hotkey, netuid, &published).await {
+                Ok(_) => {
+                    tracing::info!(%netuid, %uid, addr = %SocketAddr::new(ip, published.port), "axon published");
+                }
+                // A restart soon after the last update: serve now, publish when the chain allows.
+                Err(ChainError::ServingRateLimitExceeded { last, limit, .. }) => {
+                    let at = last.saturating_add(limit);
+                    tracing::warn!(%netuid, %uid, publish_at = %at, "the chain limits axon updates; the new address is published later");
+                    publisher = Some(tokio::spawn(publish_later(
+                        chain.clone(),
+                        self.hotkey.clone(),
+                        netuid,
+                        published.clone(),
+                        at,
+                    )));
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         tracing::info!(%netuid, %uid, %hotkey, listen = %local, "miner serving");
         Ok(RunningMiner {
@@ -169,7 +189,44 @@ impl Miner {
             axon,
             sync,
             published,
+            publisher,
         })
+    }
+}
+
+/// Publishes `axon` once the chain's serving rate limit has passed (at block `at`), trying
+/// again whenever the chain names a later block.
+async fn publish_later(
+    chain: Arc<dyn Chain>,
+    hotkey: Keypair,
+    netuid: NetUid,
+    axon: AxonInfo,
+    mut at: Block,
+) {
+    let mut headers = match chain.block_headers().await {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot follow blocks; the axon address stays unpublished");
+            return;
+        }
+    };
+    while let Some(header) = headers.next().await {
+        if header.number < at {
+            continue;
+        }
+        match chain.serve_axon(&hotkey, netuid, &axon).await {
+            Ok(receipt) => {
+                tracing::info!(%netuid, block = %receipt.block, port = axon.port, "axon published");
+                return;
+            }
+            Err(ChainError::ServingRateLimitExceeded { last, limit, .. }) => {
+                at = last.saturating_add(limit);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "publishing the axon failed");
+                return;
+            }
+        }
     }
 }
 
@@ -228,6 +285,9 @@ impl RunningMiner {
 
     /// Stops accepting, closes every connection and stops following the chain.
     pub async fn shutdown(self) {
+        if let Some(p) = &self.publisher {
+            p.abort();
+        }
         self.axon.shutdown().await;
         drop(self.sync);
         tracing::info!(uid = %self.uid, "miner stopped");

@@ -488,7 +488,12 @@ impl<T: Task> Validator<T> {
                     backoff = Duration::from_millis(250);
                     report.block
                 }
-                Err(e @ (NeuronError::NotRegistered { .. } | NeuronError::State(_))) => {
+                // Waiting cannot mend these.
+                Err(
+                    e @ (NeuronError::NotRegistered { .. }
+                    | NeuronError::State(_)
+                    | NeuronError::Chain(ChainError::SubnetNotExists { .. })),
+                ) => {
                     return Err(e);
                 }
                 Err(e) => {
@@ -513,9 +518,21 @@ impl<T: Task> Validator<T> {
                     header = headers.next() => match header {
                         Some(h) if h.number >= target => break,
                         Some(_) => {}
-                        None => {
-                            tokio::time::sleep(backoff).await;
-                            headers = self.chain.block_headers().await?;
+                        // The block stream ended (the node went away): follow it again.
+                        None => match self.chain.block_headers().await {
+                            Ok(h) => headers = h,
+                            Err(e) => {
+                                tracing::warn!(error = %e, retry_in = ?backoff, "cannot follow blocks");
+                                tokio::select! {
+                                    () = &mut shutdown => {
+                                        self.save()?;
+                                        tracing::info!(step = self.state.step, "validator stopped");
+                                        return Ok(());
+                                    }
+                                    () = tokio::time::sleep(backoff) => {}
+                                }
+                                backoff = (backoff * 2).min(Duration::from_secs(30));
+                            }
                         }
                     }
                 }

@@ -84,6 +84,30 @@ impl Subnet for TextSubnet {
         ]
     }
 
+    /// N-gram orders spread from 6 down to 1, and the last miner lazy (junk) when there are at
+    /// least two.
+    fn localnet_miners(&self, count: usize) -> Vec<MinerSpec> {
+        let model = |m: String| MinerSpec {
+            model: Some(m),
+            ..MinerSpec::default()
+        };
+        let good = if count >= 2 { count - 1 } else { count };
+        let mut out: Vec<MinerSpec> = (0..good)
+            .map(|i| {
+                let order = if good == 1 {
+                    6
+                } else {
+                    6 - (5 * i + (good - 1) / 2) / (good - 1)
+                };
+                model(format!("ngram:{order}"))
+            })
+            .collect();
+        if count >= 2 {
+            out.push(model("junk".to_owned()));
+        }
+        out
+    }
+
     fn miner(
         &self,
         spec: &MinerSpec,
@@ -156,6 +180,30 @@ impl Subnet for TextSubnet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn localnet_miners_fall_in_quality_and_end_with_junk() {
+        let models = |n| {
+            TextSubnet
+                .localnet_miners(n)
+                .into_iter()
+                .map(|s| s.model.unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(models(1), ["ngram:6"]);
+        assert_eq!(models(2), ["ngram:6", "junk"]);
+        assert_eq!(models(4), ["ngram:6", "ngram:3", "ngram:1", "junk"]);
+        assert_eq!(
+            models(6),
+            [
+                "ngram:6", "ngram:5", "ngram:3", "ngram:2", "ngram:1", "junk"
+            ]
+        );
+        // Every model in the line-up is one the subnet can build.
+        for spec in TextSubnet.localnet_miners(4) {
+            assert!(TextSubnet.miner(&spec).is_ok(), "{spec:?}");
+        }
+    }
 
     #[test]
     fn model_names() {

@@ -2,6 +2,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+// Chain test support shared with subforge-sdk's own tests (not every helper is used here).
+#[allow(dead_code)]
+#[path = "../../../../subnet-sdk/tests/all/chain_support.rs"]
+mod chain_support;
+
 mod llm;
+mod localnet;
+mod neurons;
 mod quality;
 mod wasm_parity;

@@ -1,0 +1,371 @@
+//! The text subnet's miners and validators on a real embedded chain, with real axons on
+//! loopback: WASM and native validators agree, a restarted validator resumes, and misbehaving
+//! miners cost the validator nothing but their own score.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use subforge_core::{AxonInfo, Balance, NetUid, StatusCode, Uid};
+use subforge_sdk::chain::{Chain, LocalChain};
+use subforge_sdk::neuron::{Miner, MinerConfig, RunningMiner, ValidatorConfig, WeightsAction};
+use subforge_sdk::registry::{MinerSpec, ScorerChoice, SubnetKind, ValidatorRunner};
+use subforge_subnet_text::TextSubnet;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use super::chain_support::*;
+
+/// A validator step must end within its query timeout plus this; longer means it stalled.
+const STALL_GUARD: Duration = Duration::from_secs(30);
+
+fn model(m: &str) -> MinerSpec {
+    MinerSpec {
+        model: Some(m.to_owned()),
+        ..MinerSpec::default()
+    }
+}
+
+/// A dev chain where every extrinsic makes a block, with a fast subnet.
+async fn chain_and_subnet() -> (LocalChain, Arc<dyn Chain>, NetUid) {
+    let chain = LocalChain::builder().dev().instant().open().unwrap();
+    let netuid = fast_subnet(&chain, 20).await;
+    let shared: Arc<dyn Chain> = Arc::new(chain.clone());
+    (chain, shared, netuid)
+}
+
+/// Registers and starts one miner per model, paid by `//Bob`, serving on 127.0.0.1.
+async fn start_miners(
+    chain: &LocalChain,
+    shared: &Arc<dyn Chain>,
+    netuid: NetUid,
+    models: &[&str],
+) -> Vec<RunningMiner> {
+    let mut out = Vec::new();
+    for (i, m) in models.iter().enumerate() {
+        let hotkey = key(&format!("//Bob//miner{i}"));
+        register(chain, &bob(), netuid, &hotkey).await;
+        let mut config = MinerConfig::new(netuid);
+        config.bind = SocketAddr::from(([127, 0, 0, 1], 0));
+        let miner = Miner::new(shared.clone(), hotkey, config);
+        out.push(TextSubnet.start_miner(miner, &model(m)).await.unwrap());
+    }
+    out
+}
+
+/// Registers a validator hotkey paid by `//Charlie` and stakes 100 TAO on it.
+async fn register_validator(chain: &LocalChain, netuid: NetUid, uri: &str) -> Uid {
+    let hotkey = key(uri);
+    let uid = register(chain, &charlie(), netuid, &hotkey).await;
+    chain
+        .add_stake(&charlie(), &hot(&hotkey), netuid, Balance::from_tao(100))
+        .await
+        .unwrap();
+    uid
+}
+
+fn validator(
+    shared: &Arc<dyn Chain>,
+    netuid: NetUid,
+    uri: &str,
+    dir: &std::path::Path,
+    scoring: ScorerChoice,
+) -> Box<dyn ValidatorRunner> {
+    let mut config = ValidatorConfig::new(netuid, dir);
+    config.seed = Some(11);
+    config.moving_average_alpha = 0.5;
+    config.timeout = Some(Duration::from_secs(10));
+    TextSubnet
+        .validator(shared.clone(), key(uri), config, &scoring)
+        .unwrap()
+}
+
+fn bits(v: &[f64]) -> Vec<u64> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+fn weights_of(action: &Option<WeightsAction>) -> Option<(Vec<u16>, Vec<u16>)> {
+    match action {
+        Some(WeightsAction::Set(r)) => Some((r.uids.clone(), r.values.clone())),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasm_and_native_validators_agree_and_a_restarted_validator_resumes() {
+    let (chain, shared, netuid) = chain_and_subnet().await;
+    let miners = start_miners(&chain, &shared, netuid, &["ngram:5", "ngram:2", "junk"]).await;
+    let native_uid = register_validator(&chain, netuid, "//Charlie//native").await;
+    let wasm_uid = register_validator(&chain, netuid, "//Charlie//wasm").await;
+    // The epoch hands out validator permits.
+    run_epoch(&chain, netuid).await;
+
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let mut native = validator(
+        &shared,
+        netuid,
+        "//Charlie//native",
+        dirs[0].path(),
+        ScorerChoice::Native,
+    );
+    let mut wasm = validator(
+        &shared,
+        netuid,
+        "//Charlie//wasm",
+        dirs[1].path(),
+        ScorerChoice::Wasm(None),
+    );
+
+    // In lockstep, with the same challenge seed, both see the same answers.
+    let mut set = 0;
+    for round in 0..3 {
+        let a = native.step().await.unwrap();
+        let b = wasm.step().await.unwrap();
+        assert_eq!(a.step, round);
+        assert_eq!(b.step, round);
+        assert_eq!(a.queried.len(), miners.len(), "every miner is queried");
+        let key = |q: &[(Uid, StatusCode, f64)]| {
+            q.iter()
+                .map(|&(u, s, x)| (u, s, x.to_bits()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(key(&a.queried), key(&b.queried), "round {round}");
+        assert!(a.queried.iter().all(|q| q.1.is_success()));
+        assert_eq!(
+            bits(native.state().scores.values()),
+            bits(wasm.state().scores.values())
+        );
+        let (wa, wb) = (weights_of(&a.weights), weights_of(&b.weights));
+        assert_eq!(wa, wb, "round {round}: both set the same weights");
+        if wa.is_some() {
+            set += 1;
+        }
+    }
+    assert!(set >= 1, "weights were set at least once");
+
+    // What the chain stored for both validators is the same row.
+    let m = chain.metagraph(netuid).await.unwrap();
+    let row = |uid: Uid| m.weights[uid.index()].clone();
+    assert!(!row(native_uid).is_empty());
+    assert_eq!(row(native_uid), row(wasm_uid));
+    // The better model holds the larger weight; the junk miner none.
+    let weight = |uid: Uid| {
+        row(native_uid)
+            .iter()
+            .find(|(u, _)| *u == uid)
+            .map_or(0, |w| w.1)
+    };
+    assert!(weight(miners[0].uid()) > weight(miners[2].uid()));
+    assert_eq!(weight(miners[2].uid()), 0, "junk earns no weight");
+
+    // A validator restarted from its base path resumes where it stopped.
+    let saved = native.state().clone();
+    assert_eq!(saved.step, 3);
+    drop(native);
+    let mut restarted = validator(
+        &shared,
+        netuid,
+        "//Charlie//native",
+        dirs[0].path(),
+        ScorerChoice::Native,
+    );
+    assert_eq!(restarted.state(), &saved);
+    let next = restarted.step().await.unwrap();
+    assert_eq!(next.step, 3, "the step count continues");
+    let b = wasm.step().await.unwrap();
+    assert_eq!(
+        bits(restarted.state().scores.values()),
+        bits(wasm.state().scores.values()),
+        "the restarted validator's averages carry on as if it never stopped"
+    );
+    assert_eq!(b.step, 3);
+
+    for miner in miners {
+        miner.shutdown().await;
+    }
+}
+
+/// A fake axon that misbehaves in one way.
+#[derive(Clone, Copy, Debug)]
+enum Misbehaviour {
+    /// Reads the request and never answers.
+    Silent,
+    /// Answers 200 with a body that is not the task's response.
+    Malformed,
+    /// Answers 200 with a body far past the dendrite's cap.
+    Oversized,
+}
+
+async fn fake_axon(how: Misbehaviour) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 << 10];
+                let _ = socket.read(&mut buf).await;
+                match how {
+                    Misbehaviour::Silent => {
+                        tokio::time::sleep(Duration::from_secs(600)).await;
+                    }
+                    Misbehaviour::Malformed => {
+                        let body = b"{\"completion\": [1, 2, oops";
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                            body.len()
+                        );
+                        let _ = socket.write_all(head.as_bytes()).await;
+                        let _ = socket.write_all(body).await;
+                    }
+                    Misbehaviour::Oversized => {
+                        let len: usize = 256 << 20;
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len}\r\n\r\n{{\"text\": \""
+                        );
+                        let _ = socket.write_all(head.as_bytes()).await;
+                        let chunk = vec![b'a'; 1 << 20];
+                        for _ in 0..256 {
+                            if socket.write_all(&chunk).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// Registers `uri` and publishes `addr` as its axon.
+async fn fake_miner(chain: &LocalChain, netuid: NetUid, uri: &str, addr: SocketAddr) -> Uid {
+    let hotkey = key(uri);
+    let uid = register(chain, &bob(), netuid, &hotkey).await;
+    let axon = AxonInfo {
+        ip: addr.ip(),
+        port: addr.port(),
+        ..AxonInfo::default()
+    };
+    chain.serve_axon(&hotkey, netuid, &axon).await.unwrap();
+    uid
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn misbehaving_miners_score_zero_and_never_stall_the_validator() {
+    let (chain, shared, netuid) = chain_and_subnet().await;
+    let good = start_miners(&chain, &shared, netuid, &["ngram:4"]).await;
+    let silent = fake_miner(
+        &chain,
+        netuid,
+        "//Bob//silent",
+        fake_axon(Misbehaviour::Silent).await,
+    )
+    .await;
+    let malformed = fake_miner(
+        &chain,
+        netuid,
+        "//Bob//malformed",
+        fake_axon(Misbehaviour::Malformed).await,
+    )
+    .await;
+    let oversized = fake_miner(
+        &chain,
+        netuid,
+        "//Bob//oversized",
+        fake_axon(Misbehaviour::Oversized).await,
+    )
+    .await;
+    // A miner that published its axon and went away: nothing listens on the port.
+    let gone_addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let gone = fake_miner(&chain, netuid, "//Bob//gone", gone_addr).await;
+    register_validator(&chain, netuid, "//Charlie//v").await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ValidatorConfig::new(netuid, dir.path());
+    config.seed = Some(5);
+    config.timeout = Some(Duration::from_secs(2));
+    let mut v = TextSubnet
+        .validator(
+            shared.clone(),
+            key("//Charlie//v"),
+            config,
+            &ScorerChoice::Native,
+        )
+        .unwrap();
+
+    for _ in 0..2 {
+        let report = tokio::time::timeout(STALL_GUARD, v.step())
+            .await
+            .expect("the validator stalled")
+            .unwrap();
+        assert_eq!(report.queried.len(), 5);
+        for &(uid, status, score) in &report.queried {
+            if uid == good[0].uid() {
+                assert!(status.is_success());
+                assert!(score > 0.0, "the honest miner scores");
+            } else {
+                assert!([silent, malformed, oversized, gone].contains(&uid), "{uid}");
+                assert!(!status.is_success(), "uid {uid}: {status:?}");
+                assert_eq!(score, 0.0, "uid {uid} scores zero");
+            }
+        }
+        let status = |u: Uid| report.queried.iter().find(|q| q.0 == u).unwrap().1;
+        assert_eq!(status(silent), StatusCode::TIMEOUT);
+    }
+    for uid in [silent, malformed, oversized, gone] {
+        assert_eq!(v.state().scores.get(uid), Some(0.0));
+    }
+    assert!(v.state().scores.get(good[0].uid()).unwrap() > 0.0);
+    for miner in good {
+        miner.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_miner_restarted_on_a_new_port_publishes_it_when_the_rate_limit_allows() {
+    let (chain, shared, netuid) = chain_and_subnet().await;
+    let first = start_miners(&chain, &shared, netuid, &["ngram:2"]).await;
+    let uid = first[0].uid();
+    let old_port = first[0].published().port;
+    for miner in first {
+        miner.shutdown().await;
+    }
+    let limit = chain
+        .hyperparameters(netuid)
+        .await
+        .unwrap()
+        .serving_rate_limit;
+    assert!(limit > 1);
+
+    // Started again at once on another port: it serves, but the chain keeps the old record
+    // until `serving_rate_limit` blocks have passed.
+    let mut config = MinerConfig::new(netuid);
+    config.bind = SocketAddr::from(([127, 0, 0, 1], 0));
+    let miner = Miner::new(shared.clone(), key("//Bob//miner0"), config);
+    let again = TextSubnet
+        .start_miner(miner, &model("ngram:2"))
+        .await
+        .unwrap();
+    let new_port = again.published().port;
+    assert_ne!(new_port, old_port);
+    let on_chain = |m: &subforge_core::Metagraph| m.axons[uid.index()].port;
+    assert_eq!(on_chain(&chain.metagraph(netuid).await.unwrap()), old_port);
+
+    let mut published = false;
+    for _ in 0..limit + 20 {
+        chain.produce_block().unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        if on_chain(&chain.metagraph(netuid).await.unwrap()) == new_port {
+            published = true;
+            break;
+        }
+    }
+    assert!(published, "the new port was never published");
+    again.shutdown().await;
+}
