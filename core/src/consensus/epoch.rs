@@ -3,10 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::bonds::{self, LiquidAlpha};
+use super::bonds::{self, LiquidAlpha, StoredBonds};
 use super::fixed::{self, I32F32, I64F64, I96F32, ZERO, div, div64, fixed_proportion_to_u16};
 use super::median::{kappa_proportion, weighted_median_cols};
-use super::sparse::{self, Row};
+use super::sparse::{self, Spares};
 use crate::chain::{Balance, Block, Hyperparameters, Uid};
 
 /// The subnet settings the epoch reads.
@@ -191,8 +191,38 @@ pub enum EpochError {
 }
 
 impl EpochInput {
-    /// Checks lengths and uid ranges; [`epoch`] calls this first.
+    /// Checks lengths and uid ranges, as [`epoch`] does before it computes anything.
     pub fn validate(&self) -> Result<(), EpochError> {
+        self.validate_shape()?;
+        let n = self.stake.len();
+        // A row with strictly ascending uids, the last below n, is fine; any other row is
+        // searched for its first bad entry.
+        let mut seen: Vec<u32> = Vec::new();
+        for (field, rows) in [("weights", &self.weights), ("bonds", &self.bonds)] {
+            for (row, entries) in rows.iter().enumerate() {
+                if sorted_in_range(entries, n) {
+                    continue;
+                }
+                if seen.is_empty() {
+                    seen = vec![u32::MAX; n];
+                }
+                for &(uid, _) in entries {
+                    let Some(mark) = seen.get_mut(usize::from(uid)) else {
+                        return Err(EpochError::UidOutOfRange { field, row, uid, n });
+                    };
+                    let stamp = (row as u32) << 1 | u32::from(field == "bonds");
+                    if *mark == stamp {
+                        return Err(EpochError::DuplicateUid { field, row, uid });
+                    }
+                    *mark = stamp;
+                }
+            }
+        }
+        self.validate_stake()
+    }
+
+    /// The checks before the rows: the number of uids, the per-uid vectors' lengths, the owner.
+    fn validate_shape(&self) -> Result<(), EpochError> {
         let n = self.stake.len();
         if n > usize::from(u16::MAX) {
             return Err(EpochError::TooManyUids { n });
@@ -223,21 +253,11 @@ impl EpochInput {
         {
             return Err(EpochError::OwnerOutOfRange { owner, n });
         }
-        let mut seen = vec![u32::MAX; n];
-        for (field, rows) in [("weights", &self.weights), ("bonds", &self.bonds)] {
-            for (row, entries) in rows.iter().enumerate() {
-                for &(uid, _) in entries {
-                    let Some(mark) = seen.get_mut(usize::from(uid)) else {
-                        return Err(EpochError::UidOutOfRange { field, row, uid, n });
-                    };
-                    let stamp = (row as u32) << 1 | u32::from(field == "bonds");
-                    if *mark == stamp {
-                        return Err(EpochError::DuplicateUid { field, row, uid });
-                    }
-                    *mark = stamp;
-                }
-            }
-        }
+        Ok(())
+    }
+
+    /// The check after the rows: the total stake fits the chain's 64-bit integer part.
+    fn validate_stake(&self) -> Result<(), EpochError> {
         let total: u128 = self.stake.iter().map(|s| u128::from(s.rao())).sum();
         let max = i64::MAX as u128;
         if total > max {
@@ -247,15 +267,34 @@ impl EpochInput {
     }
 }
 
+/// Whether a row's uids are strictly ascending and below `n`: then it has no uid out of range
+/// and none twice.
+#[inline]
+fn sorted_in_range(entries: &[(u16, u16)], n: usize) -> bool {
+    let mut last: i32 = -1;
+    let mut ascending = true;
+    for &(uid, _) in entries {
+        ascending &= i32::from(uid) > last;
+        last = i32::from(uid);
+    }
+    ascending && i64::from(last) < n as i64
+}
+
 /// Runs one epoch exactly as the Bittensor chain's sparse `epoch_mechanism` does.
 ///
 /// Pure: the same input always gives the same output, bit for bit, on every machine.
 pub fn epoch(input: &EpochInput) -> Result<EpochOutput, EpochError> {
-    input.validate()?;
-    Ok(run(input))
+    // The checks of [`EpochInput::validate`], folded into the first pass over the rows: a row
+    // that is not sorted and in range sends the whole input through `validate`, which finds
+    // the first error in the order it reports errors (or none).
+    input.validate_shape()?;
+    if input.validate_stake().is_err() {
+        input.validate()?;
+    }
+    run(input)
 }
 
-fn run(input: &EpochInput) -> EpochOutput {
+fn run(input: &EpochInput) -> Result<EpochOutput, EpochError> {
     let p = &input.params;
     let n = input.stake.len();
     let block = input.block.get();
@@ -333,96 +372,144 @@ fn run(input: &EpochInput) -> EpochOutput {
         .commit_reveal
         .as_ref()
         .map(|cr| cr.iter().map(|c| c.map_or(u64::MAX, Block::get)).collect());
-    let mut weights: Vec<Row> = input
-        .weights
-        .iter()
-        .enumerate()
-        .map(|(i, row)| {
-            if forbidden(i) {
-                return Vec::new();
+    let mut spares = Spares::take();
+    let mut weights = spares.matrix(n, input.weights.iter().map(Vec::len).sum());
+    let mut validated = false;
+    for (i, row) in input.weights.iter().enumerate() {
+        if !(validated || sorted_in_range(row, n) && sorted_in_range(&input.bonds[i], n)) {
+            // The first row that is not plainly valid: check everything, in `validate`'s order.
+            input.validate()?;
+            validated = true;
+        }
+        if !forbidden(i) {
+            // A weight counts when it was set after its target's registration and, under
+            // commit-reveal, committed no earlier than it: `registered[j] < bound`.
+            let bound = match &commit_block {
+                Some(cb) => last_update[i].min(cb[i].saturating_add(1)),
+                None => last_update[i],
+            };
+            let keep_self = owner == Some(i);
+            let counts = |&(j, _): &(u16, u16)| {
+                let ju = usize::from(j);
+                registered[ju] < bound && (ju != i || keep_self)
+            };
+            if row.iter().all(counts) {
+                weights.extend_open_row(row);
+            } else {
+                for &(j, w) in row.iter().filter(|e| counts(e)) {
+                    weights.push(j, i64::from(w) << 32);
+                }
             }
-            let mut out = Vec::with_capacity(row.len());
-            out.extend(
-                row.iter()
-                    .filter(|&&(j, _)| {
-                        let j = usize::from(j);
-                        (i != j || owner == Some(i))
-                            && last_update[i] > registered[j]
-                            && commit_block
-                                .as_ref()
-                                .is_none_or(|cb| cb[i] >= registered[j])
-                    })
-                    .map(|&(j, w)| (j, fixed::from_u16(w))),
-            );
-            out
-        })
-        .collect();
-    sparse::row_normalize(&mut weights);
+            sparse::normalize_row(weights.open_row_mut().1);
+        }
+        weights.end_row();
+    }
 
-    // Consensus, clipping, validator trust, incentive.
-    let consensus = weighted_median_cols(&active_stake, &weights, n, kappa_proportion(p.kappa));
-    let (validator_trust, mut incentive) = sparse::clip_sums(&weights, &consensus, &active_stake);
-    fixed::normalize(&mut incentive);
+    // Consensus.
+    let consensus: Vec<i64> =
+        weighted_median_cols(&active_stake, &weights, n, kappa_proportion(p.kappa))
+            .iter()
+            .map(|c| c.to_bits())
+            .collect();
 
-    // Bonds and dividends. The weights for bonds are the weights themselves (penalty 0), the
-    // clipped weights (penalty 1), or an interpolation.
-    let penalty = fixed::u16_proportion_to_fixed(p.bonds_penalty);
-    let weights_for_bonds = if penalty == ZERO {
-        weights
-    } else if penalty == fixed::ONE {
-        sparse::col_clip_in_place(&mut weights, &consensus);
-        weights
+    // Clipping, validator trust and ranks, and the weights that buy bonds: the weights
+    // themselves (penalty 0), the clipped weights (penalty 1), or an interpolation. Classic Yuma
+    // buys with `ΔB = W ∘ S`, formed here too (with its column sums) when no interpolation
+    // follows. Yuma3 with liquid alpha clips inside its own pass over the weights.
+    let stake_bits: Vec<i64> = active_stake.iter().map(|s| s.to_bits()).collect();
+    let penalty = fixed::u16_proportion_to_fixed(p.bonds_penalty).to_bits();
+    let interpolated = penalty != 0 && penalty != sparse::ONE;
+    let delta_now = !p.yuma3 && !interpolated;
+    let liquid = (p.yuma3 && p.liquid_alpha && bonds::liquid_applies(&consensus))
+        .then(|| LiquidAlpha::new(p.alpha_low, p.alpha_high, p.alpha_sigmoid_steepness));
+    let clip_later = liquid.is_some() && !interpolated;
+    let mut ranks = vec![0i64; n];
+    let mut trust = vec![0i64; n];
+    let mut delta_sums = vec![0i64; if p.yuma3 { 0 } else { n }];
+    if !clip_later {
+        let (w, c, s) = (&mut weights, &consensus, &stake_bits);
+        let (r, t, d) = (&mut ranks, &mut trust, &mut delta_sums);
+        match (penalty == sparse::ONE, delta_now) {
+            (true, true) => sparse::clip_pass::<true, true>(w, c, s, r, t, d),
+            (true, false) => sparse::clip_pass::<true, false>(w, c, s, r, t, d),
+            (false, true) => sparse::clip_pass::<false, true>(w, c, s, r, t, d),
+            (false, false) => sparse::clip_pass::<false, false>(w, c, s, r, t, d),
+        }
+    }
+    let mut weights_for_bonds = if interpolated {
+        let out = spares.matrix(weights.rows(), weights.entries());
+        let interpolated = sparse::interpolate_clipped(&weights, &consensus, penalty, out);
+        spares.keep(weights);
+        interpolated
     } else {
-        let clipped = sparse::col_clip(&weights, &consensus);
-        sparse::interpolate(&weights, &clipped, n, penalty)
+        weights
     };
+    if !p.yuma3 && interpolated {
+        weights_for_bonds.rewrite_rows(|i, cols, vals| {
+            for (&j, v) in cols.iter().zip(vals.iter_mut()) {
+                *v = fixed::mul_unit(stake_bits[i], *v);
+                let ju = usize::from(j);
+                delta_sums[ju] = delta_sums[ju].saturating_add(*v);
+            }
+            cols.len()
+        });
+    }
+
+    // Bonds and dividends. Stored bonds on miners registered since the last epoch are dropped.
     let last_tempo = if input.last_epoch_block.get() == 0 {
         block.saturating_sub(u64::from(p.tempo))
     } else {
         input.last_epoch_block.get().saturating_add(1)
     };
+    let stored_bonds = StoredBonds {
+        rows: &input.bonds,
+        registered: &registered,
+        last_tempo,
+        proportions: p.yuma3,
+    };
     let ema_alpha = bonds::moving_average_alpha(p.bonds_moving_average);
-    let by_u16_max = fixed::Divider::new(fixed::from_u16(u16::MAX));
-    // Stored bonds on miners registered since the last epoch are dropped. Yuma3 reads them
-    // as proportions (`/ 65535`), classic as the stored integers.
-    let stored_bonds: Vec<Row> = input
-        .bonds
-        .iter()
-        .map(|row| {
-            let mut out = Vec::with_capacity(row.len());
-            out.extend(
-                row.iter()
-                    .filter(|&&(j, _)| last_tempo > registered[usize::from(j)])
-                    .map(|&(j, b)| {
-                        let v = fixed::from_u16(b);
-                        (j, if p.yuma3 { by_u16_max.div(v) } else { v })
-                    }),
-            );
-            out
-        })
-        .collect();
-    let (ema_bonds, dividends) = if p.yuma3 {
-        let liquid = p
-            .liquid_alpha
-            .then(|| LiquidAlpha::new(p.alpha_low, p.alpha_high, p.alpha_sigmoid_steepness));
-        bonds::yuma3(
+    let yuma3_bonds = p.yuma3.then(|| {
+        let clipping = clip_later.then(|| sparse::Clipping {
+            threshold: &consensus,
+            stake: &stake_bits,
+            ranks: &mut ranks,
+            trust: &mut trust,
+            buy_clipped: penalty == sparse::ONE,
+        });
+        bonds::yuma3_ema(
             &weights_for_bonds,
-            stored_bonds,
+            clipping,
+            &stored_bonds,
             &consensus,
-            &incentive,
-            &active_stake,
             ema_alpha,
             liquid.as_ref(),
+            &new_permit,
+            &mut spares,
         )
-    } else {
-        bonds::classic(
-            weights_for_bonds,
-            stored_bonds,
-            &incentive,
-            &active_stake,
+    });
+    let validator_trust: Vec<I32F32> = trust.into_iter().map(I32F32::from_bits).collect();
+    let mut incentive: Vec<I32F32> = ranks.into_iter().map(I32F32::from_bits).collect();
+    fixed::normalize(&mut incentive);
+    let incentive_bits: Vec<i64> = incentive.iter().map(|x| x.to_bits()).collect();
+    let (dividends, bonds_out) = match yuma3_bonds {
+        Some((ema, col_sum, stored)) => {
+            let dividends = bonds::yuma3_dividends(&ema, &col_sum, &incentive_bits, &stake_bits);
+            spares.keep(ema);
+            (dividends, stored)
+        }
+        None => bonds::classic(
+            &weights_for_bonds,
+            &delta_sums,
+            &stored_bonds,
+            &incentive_bits,
             ema_alpha,
-        )
+            &new_permit,
+            &mut spares,
+        ),
     };
+    spares.keep(weights_for_bonds);
+    spares.give_back();
+    let consensus: Vec<I32F32> = consensus.into_iter().map(I32F32::from_bits).collect();
 
     // Emission shares, with the stake fallback when nothing was earned.
     let combined: Vec<I32F32> = incentive
@@ -465,21 +552,7 @@ fn run(input: &EpochInput) -> EpochOutput {
     let to_u16 =
         |v: &[I32F32]| -> Vec<u16> { v.iter().map(|&x| fixed_proportion_to_u16(x)).collect() };
 
-    let bonds_out: Vec<Vec<(u16, u16)>> = ema_bonds
-        .iter()
-        .zip(&new_permit)
-        .map(|(row, &permit)| {
-            if permit {
-                row.iter()
-                    .map(|&(j, v)| (j, fixed_proportion_to_u16(v)))
-                    .collect()
-            } else {
-                Vec::new()
-            }
-        })
-        .collect();
-
-    EpochOutput {
+    Ok(EpochOutput {
         incentive: to_u16(&incentive),
         dividends: to_u16(&dividends),
         consensus: to_u16(&consensus),
@@ -491,7 +564,7 @@ fn run(input: &EpochInput) -> EpochOutput {
         validator_emission: amounts(&validator_share),
         emission: amounts(&combined_share),
         bonds: bonds_out,
-    }
+    })
 }
 
 /// Permits for the `k` largest non-zero stakes (`is_topk_nonzero`): a stable ascending sort,
@@ -550,6 +623,45 @@ mod tests {
             assert_eq!(out.incentive, [65535]);
             assert!((999..=1000).contains(&out.emission[0].rao()));
         }
+    }
+
+    /// `epoch` checks rows as it reads them, yet reports the error `validate` reports first:
+    /// weights rows before bonds rows, the stake total last.
+    #[test]
+    fn errors_come_in_validate_order() {
+        let mut input = EpochInput {
+            stake: vec![Balance::from_rao(1); 3],
+            last_update: vec![Block(0); 3],
+            block_at_registration: vec![Block(0); 3],
+            weights: vec![vec![], vec![], vec![(1, 1), (0, 2), (1, 3)]],
+            bonds: vec![vec![(7, 1)], vec![], vec![]],
+            ..EpochInput::default()
+        };
+        let weights_error = EpochError::DuplicateUid {
+            field: "weights",
+            row: 2,
+            uid: 1,
+        };
+        assert_eq!(input.validate(), Err(weights_error.clone()));
+        assert_eq!(epoch(&input), Err(weights_error.clone()));
+        input.stake[0] = Balance::from_rao(u64::MAX);
+        assert_eq!(epoch(&input), Err(weights_error));
+        input.weights[2] = vec![(2, 1), (0, 2)];
+        let bonds_error = EpochError::UidOutOfRange {
+            field: "bonds",
+            row: 0,
+            uid: 7,
+            n: 3,
+        };
+        assert_eq!(epoch(&input), Err(bonds_error));
+        input.bonds[0].clear();
+        assert!(matches!(
+            epoch(&input),
+            Err(EpochError::StakeOverflow { .. })
+        ));
+        input.stake[0] = Balance::from_rao(1);
+        // Unsorted but valid rows are fine.
+        assert!(epoch(&input).is_ok());
     }
 
     #[test]

@@ -8,8 +8,6 @@ pub use substrate_fixed::types::{I32F32, I64F64, I96F32};
 
 /// Zero.
 pub(crate) const ZERO: I32F32 = I32F32::from_bits(0);
-/// One.
-pub(crate) const ONE: I32F32 = I32F32::from_bits(1 << 32);
 
 /// `a / b` truncated toward zero, or zero when `b` is zero or the quotient overflows: the
 /// chain's `safe_div`, on which every normalisation relies.
@@ -34,19 +32,23 @@ pub fn div(a: I32F32, b: I32F32) -> I32F32 {
 ///
 /// For a non-negative dividend `x` and positive divisor `y` the quotient is
 /// `floor((x << 32) / y)`; dividing numerator and divisor by `y`'s trailing power of two first
-/// is exact, and the 64-bit division then runs as a multiplication by a precomputed reciprocal
-/// (the round-up method, exact for every 64-bit numerator). Anything else goes to the crate's
+/// is exact, and the 64-bit division `floor(n / d)` then runs as a multiplication by a
+/// precomputed reciprocal (Granlund and Montgomery's method for unsigned division by an
+/// invariant integer, exact for every 64-bit `n`). Anything else goes to the crate's
 /// `checked_div`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Divider {
     divisor: I32F32,
-    /// `y >> shift`, zero when the fast path does not apply.
-    d: u64,
+    /// Dividends `x` with `0 <= x < limit` take the fast path: there `x << (32 − shift)` fits
+    /// 64 bits and the quotient is below `2^63`, so no check is left for the division itself.
+    /// Zero when the divisor is not positive.
+    limit: u64,
+    /// `d = y >> shift`.
     shift: u32,
-    /// Reciprocal and post-shift for `floor(n / d)`; `add` marks the 65-bit case.
+    /// `floor(n / d) = (t + ((n − t) >> sh1)) >> sh2` with `t = (magic · n) >> 64`.
     magic: u64,
-    post: u32,
-    add: bool,
+    sh1: u32,
+    sh2: u32,
 }
 
 impl Divider {
@@ -55,74 +57,81 @@ impl Divider {
         let y = divisor.to_bits();
         let mut out = Self {
             divisor,
-            d: 0,
+            limit: 0,
             shift: 0,
             magic: 0,
-            post: 0,
-            add: false,
+            sh1: 0,
+            sh2: 0,
         };
         if y > 0 {
             out.shift = y.trailing_zeros().min(32);
-            let d = (y as u64) >> out.shift;
-            out.d = d;
-            let log = 63 - d.leading_zeros();
-            if d.is_power_of_two() {
-                // n >> log, written as the add-and-halve step with a zero reciprocal.
-                out.add = true;
-                out.post = log.saturating_sub(1);
-            } else {
-                // m = floor(2^(64+log) / d) + 1 fits in 64 bits when the remainder allows;
-                // otherwise use 2^(65+log) / d and the add-and-halve step.
-                let num = 1u128 << (64 + log);
-                let proposed = (num / u128::from(d)) as u64;
-                let rem = (num % u128::from(d)) as u64;
-                let e = d - rem;
-                out.post = log;
-                if e < (1u64 << log) {
-                    out.magic = proposed + 1;
-                } else {
-                    let twice = proposed.wrapping_add(proposed);
-                    let twice_rem = rem.wrapping_add(rem);
-                    let bump = u64::from(twice_rem >= d || twice_rem < rem);
-                    out.magic = twice.wrapping_add(bump).wrapping_add(1);
-                    out.add = true;
-                }
-            }
+            // x < 2^(32 + shift) keeps the shifted dividend in 64 bits; x < y · 2^31 keeps the
+            // quotient x · 2^32 / y below 2^63 (the crate's overflow, which gives zero).
+            let fits = 1u128 << (32 + out.shift);
+            let below = (y as u128) << 31;
+            out.limit = fits.min(below).min(1u128 << 63) as u64;
+            (out.magic, out.sh1, out.sh2) = reciprocal((y as u64) >> out.shift);
         }
         out
     }
 
     #[inline]
     pub(crate) fn div(&self, a: I32F32) -> I32F32 {
-        let x = a.to_bits();
-        // `x << (32 - shift)` fits 64 bits exactly when `x >> (32 + shift)` is zero.
-        if self.d != 0 && x >= 0 && (x as u64).checked_shr(32 + self.shift).unwrap_or(0) == 0 {
-            let q = self.div_u64((x as u64) << (32 - self.shift));
-            if q <= i64::MAX as u64 {
-                return I32F32::from_bits(q as i64);
-            }
-            return ZERO;
-        }
-        a.checked_div(self.divisor).unwrap_or(ZERO)
+        I32F32::from_bits(self.div_bits(a.to_bits()))
     }
 
-    /// `a / divisor`, or `a` unchanged when the divisor is zero: how the chain normalises
-    /// columns and rows (only where the sum is non-zero).
+    /// [`Self::div`] on raw bits.
     #[inline]
-    pub(crate) fn div_or_keep(&self, a: I32F32) -> I32F32 {
-        if self.divisor == ZERO { a } else { self.div(a) }
+    pub(crate) fn div_bits(&self, x: i64) -> i64 {
+        // A negative x is a huge u64, never below the limit.
+        if (x as u64) < self.limit {
+            return self.div_u64((x as u64) << (32 - self.shift)) as i64;
+        }
+        I32F32::from_bits(x)
+            .checked_div(self.divisor)
+            .unwrap_or(ZERO)
+            .to_bits()
     }
 
-    /// `floor(n / d)`, without data-dependent branches (columns alternate between the two
-    /// reciprocal forms, which a branch predictor cannot follow).
+    /// `x / divisor` on raw bits, or `x` unchanged when the divisor is zero: how the chain
+    /// normalises columns (only where the sum is non-zero).
+    #[inline]
+    pub(crate) fn div_or_keep_bits(&self, x: i64) -> i64 {
+        if (x as u64) < self.limit {
+            self.div_u64((x as u64) << (32 - self.shift)) as i64
+        } else if self.divisor == ZERO {
+            x
+        } else {
+            self.div_bits(x)
+        }
+    }
+
+    /// `floor(n / d)`.
     #[inline]
     fn div_u64(&self, n: u64) -> u64 {
-        let hi = ((u128::from(n) * u128::from(self.magic)) >> 64) as u64;
-        let with_add = (((n - hi) >> 1) + hi) >> self.post;
-        let plain = hi >> self.post;
-        let q = if self.add { with_add } else { plain };
-        if self.d == 1 { n } else { q }
+        divide(n, self.magic, self.sh1, self.sh2)
     }
+}
+
+/// The reciprocal of `d >= 1` for [`divide`]: with `l = ceil(log2 d)`,
+/// `magic = floor(2^64 · (2^l − d) / d) + 1` (below `2^64`, as `2^(l−1) < d <= 2^l`),
+/// `sh1 = min(l, 1)`, `sh2 = max(l − 1, 0)`. For `d = 1` that is `(1, 0, 0)`.
+fn reciprocal(d: u64) -> (u64, u32, u32) {
+    let l = 64 - (d - 1).leading_zeros();
+    let num = (1u128 << 64) * ((1u128 << l) - u128::from(d));
+    (
+        (num / u128::from(d) + 1) as u64,
+        l.min(1),
+        l.saturating_sub(1),
+    )
+}
+
+/// `floor(n / d)` from `d`'s [`reciprocal`], for every 64-bit `n`: one high multiplication, a
+/// subtraction, an addition and two shifts.
+#[inline]
+fn divide(n: u64, magic: u64, sh1: u32, sh2: u32) -> u64 {
+    let t = ((u128::from(n) * u128::from(magic)) >> 64) as u64;
+    (t + ((n - t) >> sh1)) >> sh2
 }
 
 /// `a · b` floored, saturating: [`I32F32::saturating_mul`] in one native 64×64-bit product.
@@ -132,14 +141,45 @@ impl Divider {
 /// product shifted right by 32 (a floor).
 #[inline]
 pub fn mul(a: I32F32, b: I32F32) -> I32F32 {
-    let p = i128::from(a.to_bits()) * i128::from(b.to_bits());
-    if (-(1i128 << 95)..(1i128 << 95)).contains(&p) {
-        I32F32::from_bits((p >> 32) as i64)
-    } else if (a < ZERO) != (b < ZERO) {
-        I32F32::min_value()
-    } else {
-        I32F32::max_value()
+    I32F32::from_bits(mul_bits(a.to_bits(), b.to_bits()))
+}
+
+/// [`mul`] on raw bits. Put the operand more likely to be in `(−1, 1]` first.
+#[inline]
+pub(crate) fn mul_bits(x: i64, y: i64) -> i64 {
+    let p = i128::from(x) * i128::from(y);
+    // With x in (−1, 1] (raw (−2^32, 2^32]) the product is inside [−2^95, 2^95) whatever y is:
+    // the common case in the epoch (rates, stakes, proportions), decided by one comparison.
+    if x > -(1 << 32) && x <= 1 << 32 {
+        return (p >> 32) as i64;
     }
+    if (-(1i128 << 95)..(1i128 << 95)).contains(&p) {
+        (p >> 32) as i64
+    } else if (x < 0) != (y < 0) {
+        i64::MIN
+    } else {
+        i64::MAX
+    }
+}
+
+/// [`mul_bits`] where `x` is known to lie in `(−1, 1]` (raw `(−2^32, 2^32]`): then the product
+/// is inside the crate's range whatever `y` is, and the result is the floored product.
+#[inline]
+pub(crate) fn mul_unit(x: i64, y: i64) -> i64 {
+    debug_assert!(x > -(1 << 32) && x <= 1 << 32, "{x} is not within (-1, 1]");
+    ((i128::from(x) * i128::from(y)) >> 32) as i64
+}
+
+/// [`mul_unit`] for non-negative operands, in one unsigned 64×64-bit product.
+#[inline]
+pub(crate) fn mul_unit_positive(x: i64, y: i64) -> i64 {
+    debug_assert!((0..=1 << 32).contains(&x) && y >= 0, "{x} · {y}");
+    ((u128::from(x as u64) * u128::from(y as u64)) >> 32) as i64
+}
+
+/// Whether every value is in `(−1, 1]`, so [`mul_unit`] may take it as first operand.
+pub(crate) fn all_unit(values: &[i64]) -> bool {
+    values.iter().all(|&x| x > -(1 << 32) && x <= 1 << 32)
 }
 
 /// [`div`] for [`I64F64`].
@@ -175,6 +215,13 @@ pub fn fixed_proportion_to_u16(x: I32F32) -> u16 {
         .saturating_to_num::<u16>()
 }
 
+/// [`fixed_proportion_to_u16`] on raw bits: `v · 65535` is exact in 128 bits, and the crate's
+/// saturation to the `I32F32` range and then to `u16` is a clamp of its integer part.
+#[inline]
+pub(crate) fn proportion_bits_to_u16(v: i64) -> u16 {
+    ((i128::from(v) * 65535) >> 32).clamp(0, 65535) as u16
+}
+
 /// Normalises in place so the values sum to one; a zero sum leaves the values unchanged.
 pub(crate) fn normalize(values: &mut [I32F32]) {
     let total = sum(values.iter().copied());
@@ -195,89 +242,9 @@ pub fn exp_safe(x: I32F32) -> I32F32 {
     v[0]
 }
 
-/// [`exp_safe`] of every value, in place: several series at once, for speed.
-///
-/// The crate's series for `|x| <= 20` is `1 + x + Σ_{k=2}^{31} t_k` with
-/// `t_k = trunc(floor(t_{k-1} · x) / k)`, on `|x|`, inverted (`1 / r`, truncated) for negative
-/// `x`, and `x == 1` answered with the crate's constant for e. Within the clamp nothing can
-/// overflow, so the series runs here in native integers; once every term is zero the rest add
-/// nothing. `exp_safe_is_the_crate_series` checks this against the crate itself.
+/// [`exp_safe`] of every value, in place: the crate's series, bit for bit, many at a time.
 pub fn exp_safe_many(values: &mut [I32F32]) {
-    const LANES: usize = 8;
-    const LIMIT: i64 = 20 << 32;
-    const ONE_BITS: i64 = 1 << 32;
-    // The crate's 23-bit constant for e (`consts::E >> 103`), widened to 32 fractional bits.
-    const E_BITS: i64 = 0x15B_F0A8 << 9;
-    for chunk in values.chunks_mut(LANES) {
-        let mut x = [0u64; LANES];
-        let mut term = [0u64; LANES];
-        let mut sum = [0u64; LANES];
-        for (i, v) in chunk.iter().enumerate() {
-            let b = v.to_bits().clamp(-LIMIT, LIMIT);
-            x[i] = b.unsigned_abs();
-            term[i] = x[i];
-            sum[i] = x[i] + ONE_BITS as u64;
-        }
-        macro_rules! step {
-            ($k:literal) => {
-                let mut live = 0u64;
-                for i in 0..LANES {
-                    let t = ((u128::from(term[i]) * u128::from(x[i])) >> 32) as u64 / $k;
-                    term[i] = t;
-                    sum[i] += t;
-                    live |= t;
-                }
-                if live == 0 {
-                    break;
-                }
-            };
-        }
-        #[allow(clippy::never_loop)]
-        loop {
-            step!(2);
-            step!(3);
-            step!(4);
-            step!(5);
-            step!(6);
-            step!(7);
-            step!(8);
-            step!(9);
-            step!(10);
-            step!(11);
-            step!(12);
-            step!(13);
-            step!(14);
-            step!(15);
-            step!(16);
-            step!(17);
-            step!(18);
-            step!(19);
-            step!(20);
-            step!(21);
-            step!(22);
-            step!(23);
-            step!(24);
-            step!(25);
-            step!(26);
-            step!(27);
-            step!(28);
-            step!(29);
-            step!(30);
-            step!(31);
-            break;
-        }
-        for (i, v) in chunk.iter_mut().enumerate() {
-            let b = v.to_bits().clamp(-LIMIT, LIMIT);
-            let bits = if b == ONE_BITS {
-                E_BITS
-            } else if b < 0 {
-                ((1u128 << 64) / u128::from(sum[i])) as i64
-            } else {
-                sum[i] as i64
-            };
-            *v = I32F32::from_bits(bits);
-        }
-    }
+    super::exp::exp_many(values);
 }
 
 /// Scales so the largest value becomes 65535 and rounds, as the chain stores submitted
@@ -323,6 +290,8 @@ pub fn u16_max_upscale(values: &[u16]) -> Vec<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const ONE: I32F32 = I32F32::from_bits(1 << 32);
 
     fn f(x: f64) -> I32F32 {
         I32F32::from_num(x)
@@ -446,11 +415,17 @@ mod tests {
             -1,
             1 << 32,
             -(1 << 32),
+            (1 << 32) + 1,
+            (1 << 32) - 1,
+            -(1 << 32) + 1,
+            -(1 << 32) - 1,
             1 << 47,
             -(1 << 47),
             1 << 48,
             i64::MAX,
+            i64::MAX - 1,
             i64::MIN,
+            i64::MIN + 1,
         ];
         for _ in 0..200_000 {
             let a = (next() as i64) >> (next() % 64);
@@ -479,11 +454,21 @@ mod tests {
             0i64,
             1,
             -1,
+            2,
+            3,
             1 << 32,
             (1 << 32) - 1,
+            (1 << 32) + 1,
+            -(1 << 32),
             1 << 31,
+            (1 << 31) - 1,
+            1 << 40,
+            (1 << 40) + 1,
+            (1 << 62) + 3,
             i64::MAX,
+            i64::MAX - 1,
             i64::MIN,
+            i64::MIN + 1,
             65535 << 32,
         ];
         for _ in 0..200_000 {
@@ -495,6 +480,12 @@ mod tests {
                 let (fa, fb) = (I32F32::from_bits(a), I32F32::from_bits(b));
                 assert_eq!(div(fa, fb), fa.checked_div(fb).unwrap_or(ZERO), "{a} / {b}");
                 assert_eq!(Divider::new(fb).div(fa), div(fa, fb), "{a} / {b}");
+                let keep = if b == 0 { fa } else { div(fa, fb) };
+                assert_eq!(
+                    Divider::new(fb).div_or_keep_bits(a),
+                    keep.to_bits(),
+                    "{a} / {b}"
+                );
             }
         }
         for a in specials {
@@ -502,6 +493,68 @@ mod tests {
                 let (fa, fb) = (I32F32::from_bits(a), I32F32::from_bits(b));
                 assert_eq!(div(fa, fb), fa.checked_div(fb).unwrap_or(ZERO), "{a} / {b}");
                 assert_eq!(Divider::new(fb).div(fa), div(fa, fb), "{a} / {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn proportions_to_u16_on_bits_are_the_crate_conversion() {
+        let mut seed = 0x0bad_5eed_u64;
+        let mut values = vec![
+            0i64,
+            1,
+            -1,
+            1 << 32,
+            (1 << 32) - 1,
+            i64::MAX,
+            i64::MIN,
+            65536 << 32,
+        ];
+        for _ in 0..100_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            values.push((seed as i64) >> (seed % 64));
+        }
+        for v in values {
+            let x = I32F32::from_bits(v);
+            assert_eq!(proportion_bits_to_u16(v), fixed_proportion_to_u16(x), "{v}");
+        }
+    }
+
+    #[test]
+    fn reciprocal_division_is_integer_division() {
+        let mut seed = 0x1357_9bdf_2468_ace0u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut divisors: Vec<u64> = vec![1, 2, 3, 5, 7, 641, u64::MAX, u64::MAX - 1, 1 << 63];
+        for k in 1..64 {
+            divisors.extend([(1u64 << k) - 1, (1 << k) + 1, 1 << k]);
+        }
+        for _ in 0..2_000 {
+            divisors.push(next() >> (next() % 64));
+        }
+        for d in divisors.into_iter().filter(|&d| d > 0) {
+            let (magic, sh1, sh2) = reciprocal(d);
+            let mut ns = vec![
+                0u64,
+                1,
+                d - 1,
+                d,
+                d.saturating_add(1),
+                u64::MAX,
+                u64::MAX - 1,
+            ];
+            ns.extend([u64::MAX / d * d, (u64::MAX / d * d).wrapping_sub(1)]);
+            for _ in 0..200 {
+                ns.push(next() >> (next() % 64));
+            }
+            for n in ns {
+                assert_eq!(divide(n, magic, sh1, sh2), n / d, "{n} / {d}");
             }
         }
     }

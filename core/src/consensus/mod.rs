@@ -15,6 +15,7 @@
 mod bonds;
 mod emission;
 mod epoch;
+mod exp;
 pub mod fixed;
 mod median;
 pub mod scenario;

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod consensus_properties;
+mod consensus_reference;
 mod consensus_vectors;
 mod identity_oracle;
 mod weights_oracle;
