@@ -53,11 +53,16 @@ pub(crate) enum LogFormat {
     Json,
 }
 
-/// Logs to stderr: `RUST_LOG` if set, else Subforge's own events at `info` and others' at `warn`.
-fn init_logging(format: LogFormat) {
+/// Logs to stderr: `RUST_LOG` if set, else Subforge's own events at `info` (`warn` for the
+/// localnet, whose progress bar and report say what happens) and others' at `warn`.
+fn init_logging(format: LogFormat, quiet: bool) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("warn,subforge_sdk=info,subforge=info"));
+    let default = if quiet {
+        "warn"
+    } else {
+        "warn,subforge_sdk=info,subforge=info"
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -104,7 +109,10 @@ enum Command {
 /// Runs the `subforge` tool with the process's arguments.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.global.log_format);
+    init_logging(
+        cli.global.log_format,
+        matches!(cli.command, Command::Localnet(_)),
+    );
     let result = match cli.command {
         Command::Localnet(args) => localnet::run(args, &cli.global),
         Command::Miner(args) => neuron::run_miner(args, &cli.global),
