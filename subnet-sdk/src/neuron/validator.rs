@@ -230,7 +230,18 @@ impl<T: Task> Validator<T> {
             }
         }
 
-        let weights = self.weights(&metagraph).await?;
+        // A chain error while setting weights must not throw away the answers just scored:
+        // the step counts, and weights are tried again a little later.
+        let weights = match self.weights(&metagraph).await {
+            Ok(w) => w,
+            Err(NeuronError::Chain(e)) => {
+                let wait = (u64::from(metagraph.hyperparameters.tempo) / 4).max(1);
+                self.weights_backoff_until = metagraph.block.saturating_add(wait);
+                tracing::warn!(step, error = %e, retry_in_blocks = wait, "weights not set");
+                None
+            }
+            Err(e) => return Err(e),
+        };
         self.state.step += 1;
         self.save()?;
         let answered = queried.iter().filter(|q| q.1.is_success()).count();
