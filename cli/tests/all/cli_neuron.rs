@@ -272,10 +272,9 @@ async fn miners_and_a_validator_in_separate_processes_share_a_node() {
         assert!(ok, "stdout {out:?}; stderr {err}");
         assert_eq!(out.last().map(String::as_str), Some(last), "{err}");
     }
-    let state: ValidatorState = serde_json::from_str(
-        &std::fs::read_to_string(ValidatorState::path(&state_dir)).unwrap(),
-    )
-    .unwrap();
+    let state: ValidatorState =
+        serde_json::from_str(&std::fs::read_to_string(ValidatorState::path(&state_dir)).unwrap())
+            .unwrap();
     assert!(state.last_weights.is_some());
     assert_eq!(state.netuid, netuid);
 }
@@ -290,7 +289,10 @@ fn fails(args: &[&str]) -> String {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!out.status.success(), "{args:?} succeeded");
-    assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
     let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "one line: {err}");
     assert!(lines[0].starts_with("error: "), "{err}");
