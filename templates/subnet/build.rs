@@ -75,7 +75,10 @@ fn build_scorer() -> Result<(), String> {
     }
     let module = target.join("wasm32-unknown-unknown/release").join(artifact);
     if !module.is_file() {
-        return Err(format!("the scorer build did not produce {}", module.display()));
+        return Err(format!(
+            "the scorer build did not produce {}",
+            module.display()
+        ));
     }
     println!("cargo:rustc-env=SUBNET_SCORER_WASM={}", module.display());
     Ok(())

@@ -149,7 +149,9 @@ mod tests {
         assert_eq!(models(4), ["sort", "bubble:8", "bubble:4", "lazy"]);
         assert_eq!(
             models(7),
-            ["sort", "bubble:8", "bubble:4", "bubble:2", "bubble:1", "bubble:1", "lazy"]
+            [
+                "sort", "bubble:8", "bubble:4", "bubble:2", "bubble:1", "bubble:1", "lazy"
+            ]
         );
         // Every model in the line-up is one the subnet can build.
         for spec in SortSubnet.localnet_miners(5) {

@@ -70,7 +70,10 @@ mod tests {
         assert_eq!(closeness(10, 10), 1.0);
         assert_eq!(closeness(11, 10), 0.5);
         assert_eq!(closeness(6, 10), 0.2);
-        assert_eq!(closeness(i64::MIN, i64::MAX), 1.0 / 18_446_744_073_709_551_616.0);
+        assert_eq!(
+            closeness(i64::MIN, i64::MAX),
+            1.0 / 18_446_744_073_709_551_616.0
+        );
     }
 
     #[test]
