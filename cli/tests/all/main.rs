@@ -17,4 +17,5 @@ mod cli_epoch;
 mod cli_neuron;
 mod cli_scorer;
 mod cli_wallet;
+mod templates;
 mod wallet_interop;
