@@ -91,13 +91,15 @@ fn main() {
     );
 }
 
-/// `<target>/wasm-guest`, where `OUT_DIR` is `<target>[/<triple>]/<profile>/build/<pkg>/out`.
+/// `<target>/wasm-guest`, where `OUT_DIR` is `<target>[/<triple>]/<profile>/build/<pkg>/out`
+/// (the triple folder exists when the build names its target explicitly).
 fn guest_target_dir(out: &Path) -> PathBuf {
     let profile_dir = out.ancestors().nth(3).unwrap_or(out);
     let mut target = profile_dir.parent().unwrap_or(profile_dir);
+    let triple = env::var("TARGET").unwrap_or_default();
     if target
         .file_name()
-        .is_some_and(|n| n.to_string_lossy().contains('-'))
+        .is_some_and(|n| !triple.is_empty() && n.to_string_lossy() == triple)
     {
         target = target.parent().unwrap_or(target);
     }

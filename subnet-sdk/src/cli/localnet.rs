@@ -17,9 +17,10 @@ use crate::registry::{MinerSpec, Registry};
 /// quality and validators (native and WASM scoring), run some tempos and show who earned what.
 #[derive(Debug, Args)]
 pub(crate) struct LocalnetArgs {
-    /// The subnet kind to run (see `subforge subnet kinds`).
-    #[arg(long, default_value = "text")]
-    subnet: String,
+    /// The subnet kind to run (see `subforge subnet kinds`) [default: the only one linked
+    /// into this program, else `text`].
+    #[arg(long)]
+    subnet: Option<String>,
     /// Miners, in the line-up the subnet chooses (for `text`: falling quality, the last
     /// answering junk).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=200))]
@@ -66,7 +67,12 @@ pub(crate) fn run(args: LocalnetArgs, _global: &GlobalOpts) -> anyhow::Result<()
         bail!("--tempos 0 without --keep-running would stop at once");
     }
     let registry = Registry::linked();
-    let kind = registry.get(&args.subnet)?;
+    let name = match (&args.subnet, registry.names().as_slice()) {
+        (Some(name), _) => name.clone(),
+        (None, [only]) => (*only).to_owned(),
+        (None, _) => "text".to_owned(),
+    };
+    let kind = registry.get(&name)?;
     let mut config = LocalnetConfig::new(kind, args.miners.into(), args.validators.into());
     if !args.models.is_empty() {
         config.miners = args
