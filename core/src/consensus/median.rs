@@ -490,6 +490,16 @@ mod tests {
         I32F32::from_num(x)
     }
 
+    /// A small deterministic generator (xorshift64) for the randomised cases.
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        }
+    }
+
     fn median(stake: &[f64], score: &[f64], minority: f64) -> I32F32 {
         let stake: Vec<I32F32> = stake.iter().map(|&x| f(x)).collect();
         let score: Vec<I32F32> = score.iter().map(|&x| f(x)).collect();
@@ -555,13 +565,7 @@ mod tests {
     /// all columns at once (unsorted rows).
     #[test]
     fn block_gathering_is_whole_gathering() {
-        let mut seed = 0x00b1_0c4e_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x00b1_0c4e_u64);
         let (rows, n) = (200usize, 300usize);
         let stake: Vec<I32F32> = (0..rows)
             .map(|i| {
@@ -576,7 +580,7 @@ mod tests {
             .map(|_| {
                 let mut row: Vec<(u16, i64)> = Vec::new();
                 for j in 0..n as u16 {
-                    if next() % 4 != 0 {
+                    if !next().is_multiple_of(4) {
                         row.push((j, (next() % (1 << 24)) as i64));
                     }
                 }
@@ -608,13 +612,7 @@ mod tests {
     /// inside, at and above the total.
     #[test]
     fn medians_of_entries_are_the_column_medians() {
-        let mut seed = 0x0e47_1e50_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x0e47_1e50_u64);
         for case in 0..20_000 {
             let m = 1 + (next() % 40) as usize;
             let stake: Vec<I32F32> = (0..m)
@@ -668,13 +666,7 @@ mod tests {
     /// below zero, inside, at and above the total.
     #[test]
     fn narrowed_medians_are_the_quickselect() {
-        let mut seed = 0x0005_eed0_fc01_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x0005_eed0_fc01_u64);
         for case in 0..3_000 {
             let rows = 1 + (next() % 70) as usize;
             let n = 1 + (next() % 12) as usize;
@@ -702,7 +694,9 @@ mod tests {
             for _ in 0..rows {
                 let mut row = Vec::new();
                 for j in 0..n as u16 {
-                    if (sparse && next() % 8 == 0) || (!sparse && next() % 3 != 0) {
+                    if (sparse && next().is_multiple_of(8))
+                        || (!sparse && !next().is_multiple_of(3))
+                    {
                         row.push((j, value(&mut next)));
                     }
                 }

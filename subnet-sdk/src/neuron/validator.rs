@@ -521,11 +521,7 @@ impl<T: Task> Validator<T> {
             let target = last_block.saturating_add(self.config.step_blocks.max(1));
             loop {
                 tokio::select! {
-                    () = &mut shutdown => {
-                        self.save()?;
-                        tracing::info!(step = self.state.step, "validator stopped");
-                        return Ok(());
-                    }
+                    () = &mut shutdown => return self.stopped(),
                     header = headers.next() => match header {
                         Some(h) if h.number >= target => break,
                         Some(_) => {}
@@ -535,11 +531,7 @@ impl<T: Task> Validator<T> {
                             Err(e) => {
                                 tracing::warn!(error = %e, retry_in = ?backoff, "cannot follow blocks");
                                 tokio::select! {
-                                    () = &mut shutdown => {
-                                        self.save()?;
-                                        tracing::info!(step = self.state.step, "validator stopped");
-                                        return Ok(());
-                                    }
+                                    () = &mut shutdown => return self.stopped(),
                                     () = tokio::time::sleep(backoff) => {}
                                 }
                                 backoff = (backoff * 2).min(Duration::from_secs(30));
@@ -549,6 +541,11 @@ impl<T: Task> Validator<T> {
                 }
             }
         }
+        self.stopped()
+    }
+
+    /// Saves the state on the way out of [`Validator::run`].
+    fn stopped(&self) -> Result<(), NeuronError> {
         self.save()?;
         tracing::info!(step = self.state.step, "validator stopped");
         Ok(())
