@@ -440,3 +440,73 @@ async fn bad_setups_get_one_clear_line() {
     let err = fails_with_env(&args, &[("SUBFORGE_NETUID", "1")]);
     assert!(err.contains("subnet 8 does not exist"), "flag: {err}");
 }
+
+/// Runs a one-tempo localnet; returns its stderr.
+fn localnet_stderr(extra: &[&str], env: &[(&str, &str)]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_subforge"))
+        .args(extra)
+        .args([
+            "localnet",
+            "--miners",
+            "2",
+            "--validators",
+            "1",
+            "--tempos",
+            "1",
+            "--tempo",
+            "3",
+            "--block-time-ms",
+            "50",
+            "--json",
+        ])
+        .env_remove("RUST_LOG")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // With --json, stdout is the report alone.
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["rows"].is_array());
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn logs_are_quiet_by_default_and_json_on_request() {
+    // The localnet's own default: warnings only.
+    let quiet = localnet_stderr(&[], &[]);
+    assert!(!quiet.contains("INFO"), "{quiet}");
+
+    // RUST_LOG and --log-format json: one JSON object per line, each with its level and message.
+    let json = localnet_stderr(&["--log-format", "json"], &[("RUST_LOG", "info")]);
+    let events: Vec<serde_json::Value> = json
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("epoch "))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(!events.is_empty());
+    for e in &events {
+        assert!(
+            e["level"].is_string() && e["fields"]["message"].is_string(),
+            "{e}"
+        );
+    }
+    assert!(
+        events
+            .iter()
+            .any(|e| e["fields"]["message"] == "miner serving"),
+        "{json}"
+    );
+    // Requests are not logged one by one at `info`: two miners answered a query every block,
+    // yet the events are the start-up, weights and shutdown ones.
+    assert!(
+        events
+            .iter()
+            .all(|e| !e["fields"]["message"].as_str().unwrap().contains("request")),
+        "{json}"
+    );
+}
