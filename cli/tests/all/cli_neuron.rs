@@ -143,12 +143,13 @@ fn ctrl_c_stops_a_running_localnet_cleanly() {
     assert!(ok, "exit status; stdout {out:?}; stderr {err}");
     assert_eq!(out.last().map(String::as_str), Some("stopped cleanly"));
     assert!(!err.contains("panicked"), "{err}");
-    // Each validator saved its state on the way out.
+    // Each validator saved its state on the way out (how many steps it made before the signal
+    // depends on the machine's load, so only the saving is checked).
     for i in 0..2 {
         let path = ValidatorState::path(&dir.path().join(format!("validators/validator{i}")));
         let state: ValidatorState =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        assert!(state.step > 0, "validator {i}");
+        assert_eq!(state.netuid, subforge_core::NetUid(1), "validator {i}");
     }
 }
 
