@@ -193,6 +193,10 @@ pub fn encode_input<T: Task>(
     responses: &[MinerResponse<T>],
 ) -> Result<Vec<u8>, EncodeError> {
     let mut w = InputWriter::new(task, reference)?;
+    // Heads, messages and small payloads fit without the buffer growing (and copying) as
+    // it fills.
+    w.buf
+        .reserve(responses.len().saturating_mul(HEAD_LEN + 4 + 32));
     for r in responses {
         w.push(&ResponseHead::of(r), r.payload.as_ref())?;
     }
@@ -240,32 +244,93 @@ pub struct Input<T: Task> {
     pub responses: Vec<MinerResponse<T>>,
 }
 
+/// The fixed part of a response up to its message: uid, hotkey, status, latency, signature
+/// flag and the message's length, in input order.
+const HEAD_FIELDS: [(&str, usize); 6] = [
+    ("uid", 2),
+    ("hotkey", 32),
+    ("status", 2),
+    ("latency", 8),
+    ("signature flag", 1),
+    ("message", 4),
+];
+const HEAD_LEN: usize = 2 + 32 + 2 + 8 + 1 + 4;
+
+/// Reads the input front to back. Each read checks its bounds once and is inlined: a module
+/// decodes every response under fuel metering, so a call per field is a cost every validator
+/// pays on every step.
 struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
+    len: usize,
+    rest: &'a [u8],
 }
 
 impl<'a> Reader<'a> {
+    #[inline(always)]
+    fn array<const N: usize>(&mut self, field: &'static str) -> Result<&'a [u8; N], DecodeError> {
+        match self.rest.split_first_chunk::<N>() {
+            Some((out, rest)) => {
+                self.rest = rest;
+                Ok(out)
+            }
+            None => Err(self.truncated(field)),
+        }
+    }
+
+    #[inline(always)]
     fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], DecodeError> {
-        let end = self
-            .at
-            .checked_add(n)
-            .filter(|end| *end <= self.bytes.len())
-            .ok_or(DecodeError::Truncated { field, at: self.at })?;
-        let out = &self.bytes[self.at..end];
-        self.at = end;
+        if n > self.rest.len() {
+            return Err(self.truncated(field));
+        }
+        let (out, rest) = self.rest.split_at(n);
+        self.rest = rest;
         Ok(out)
     }
 
-    fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], DecodeError> {
-        let mut out = [0; N];
-        out.copy_from_slice(self.take(N, field)?);
-        Ok(out)
-    }
-
+    #[inline(always)]
     fn bytes(&mut self, field: &'static str) -> Result<&'a [u8], DecodeError> {
-        let len = u32::from_le_bytes(self.array(field)?);
+        let len = u32::from_le_bytes(*self.array(field)?);
         self.take(len as usize, field)
+    }
+
+    /// A response's fixed head in one read; on a short input, the field it ends inside.
+    #[inline(always)]
+    fn head(&mut self) -> Result<&'a [u8; HEAD_LEN], DecodeError> {
+        match self.rest.split_first_chunk::<HEAD_LEN>() {
+            Some((out, rest)) => {
+                self.rest = rest;
+                Ok(out)
+            }
+            None => Err(self.truncated_head()),
+        }
+    }
+
+    fn at(&self) -> usize {
+        self.len - self.rest.len()
+    }
+
+    #[cold]
+    fn truncated(&self, field: &'static str) -> DecodeError {
+        DecodeError::Truncated {
+            field,
+            at: self.at(),
+        }
+    }
+
+    #[cold]
+    fn truncated_head(&self) -> DecodeError {
+        let mut at = self.at();
+        let mut left = self.rest.len();
+        for (field, size) in HEAD_FIELDS {
+            if left < size {
+                return DecodeError::Truncated { field, at };
+            }
+            left -= size;
+            at += size;
+        }
+        unreachable!(
+            "a head of {HEAD_LEN} bytes fits in {} bytes",
+            self.rest.len()
+        )
     }
 }
 
@@ -273,31 +338,69 @@ fn json<V: serde::de::DeserializeOwned>(
     bytes: &[u8],
     field: &'static str,
 ) -> Result<V, DecodeError> {
-    serde_json::from_slice(bytes).map_err(|e| DecodeError::Json {
+    // Checked once here; parsing a `str` then skips serde_json's own check of every string.
+    let text = utf8(bytes).map_err(|e| DecodeError::Json {
+        field,
+        message: e.to_string(),
+    })?;
+    serde_json::from_str(text).map_err(|e| DecodeError::Json {
         field,
         message: e.to_string(),
     })
 }
 
+/// `bytes` as text. Nearly every message and payload is ASCII, and this check of it is inlined,
+/// where the full UTF-8 check is a call that costs more than the short string it looks at.
+#[inline(always)]
+fn utf8(bytes: &[u8]) -> Result<&str, core::str::Utf8Error> {
+    if bytes.is_ascii() {
+        #[allow(unsafe_code)]
+        // SAFETY: every ASCII byte sequence is valid UTF-8.
+        Ok(unsafe { core::str::from_utf8_unchecked(bytes) })
+    } else {
+        core::str::from_utf8(bytes)
+    }
+}
+
+/// The first `N` bytes of a fixed-size array and the rest; checked when compiled.
+#[inline(always)]
+fn split<const N: usize>(bytes: &[u8]) -> (&[u8; N], &[u8]) {
+    match bytes.split_first_chunk::<N>() {
+        Some(parts) => parts,
+        None => unreachable!("the head layout is fixed"),
+    }
+}
+
+/// All of a slice as an array of its (known) length.
+#[inline(always)]
+fn array<const N: usize>(bytes: &[u8]) -> &[u8; N] {
+    split::<N>(bytes).0
+}
+
 /// Decodes a scoring input into the task's types.
 pub fn decode_input<T: Task>(bytes: &[u8]) -> Result<Input<T>, DecodeError> {
-    let mut r = Reader { bytes, at: 0 };
+    let mut r = Reader {
+        len: bytes.len(),
+        rest: bytes,
+    };
     let task = json(r.bytes("task")?, "task")?;
     let reference = json(r.bytes("reference")?, "reference")?;
-    let count = u32::from_le_bytes(r.array("count")?) as usize;
-    // Each response takes at least 53 bytes: never reserve more than the input can hold.
-    let mut responses = Vec::with_capacity(count.min(bytes.len() / 53));
+    let count = u32::from_le_bytes(*r.array("count")?) as usize;
+    let mut responses = Vec::with_capacity(count.min(bytes.len() / (HEAD_LEN + 4)));
     for i in 0..count {
-        let uid = u16::from_le_bytes(r.array("uid")?);
-        let hotkey = r.array::<32>("hotkey")?;
-        let status = u16::from_le_bytes(r.array("status")?);
-        let latency = u64::from_le_bytes(r.array("latency")?);
-        let signature_verified = match r.array::<1>("signature flag")?[0] {
+        let head = r.head()?;
+        let (uid, head) = split::<2>(head);
+        let (hotkey, head) = split::<32>(head);
+        let (status, head) = split::<2>(head);
+        let (latency, head) = split::<8>(head);
+        let (&[flag], message_len) = split::<1>(head);
+        let signature_verified = match flag {
             0 => false,
             1 => true,
             other => return Err(DecodeError::Flag(other)),
         };
-        let message = core::str::from_utf8(r.bytes("message")?)
+        let message_len = u32::from_le_bytes(*array::<4>(message_len)) as usize;
+        let message = utf8(r.take(message_len, "message")?)
             .map_err(|_| DecodeError::Utf8(i))?
             .to_owned();
         let payload = match r.bytes("payload")? {
@@ -305,16 +408,16 @@ pub fn decode_input<T: Task>(bytes: &[u8]) -> Result<Input<T>, DecodeError> {
             p => Some(json(p, "payload")?),
         };
         responses.push(MinerResponse {
-            uid: Uid(uid),
-            hotkey: Hotkey(AccountId(hotkey)),
-            status: StatusCode(status),
+            uid: Uid(u16::from_le_bytes(*uid)),
+            hotkey: Hotkey(AccountId(*hotkey)),
+            status: StatusCode(u16::from_le_bytes(*status)),
             message,
-            latency: Duration::from_micros(latency),
+            latency: Duration::from_micros(u64::from_le_bytes(*latency)),
             payload,
             signature_verified,
         });
     }
-    match bytes.len() - r.at {
+    match r.rest.len() {
         0 => Ok(Input {
             task,
             reference,
@@ -510,6 +613,24 @@ mod tests {
         let good = encode_input(&Guess { n: 1.0 }, &2.0, &[response(2, Some(1.0))]).unwrap();
         for cut in 0..good.len() {
             assert!(decode_input::<Guess>(&good[..cut]).is_err(), "cut at {cut}");
+        }
+        // A cut inside the fixed head names the field it falls in, at that field's start.
+        let head = 4 + 9 + 4 + 3 + 4;
+        for (cut, field, at) in [
+            (head + 1, "uid", head),
+            (head + 2, "hotkey", head + 2),
+            (head + 33, "hotkey", head + 2),
+            (head + 34, "status", head + 34),
+            (head + 36, "latency", head + 36),
+            (head + 44, "signature flag", head + 44),
+            (head + 45, "message", head + 45),
+            (head + 48, "message", head + 45),
+        ] {
+            assert_eq!(
+                decode_input::<Guess>(&good[..cut]).unwrap_err(),
+                DecodeError::Truncated { field, at },
+                "cut at {cut}"
+            );
         }
         let mut trailing = good.clone();
         trailing.push(0);

@@ -39,13 +39,27 @@
 //! `libm` crate when native and WASM scores must agree. Latency reaches a module in whole
 //! microseconds, as it travels on the wire.
 //!
+//! Allocations inside a module come first from a bump arena in the module's initial memory
+//! (the default cargo feature `arena`; see [`arena`]), which is what an instance that lives for
+//! one call wants; a module with its own `#[global_allocator]` turns the feature off.
+//!
 //! The contract with the host is ABI v1 (`docs/abi.md`); [`abi`] holds its codec, shared with the
 //! host. It re-exports [`subforge_core`] built without the `signing` feature (no OS random
 //! source exists inside a module).
 
 pub mod abi;
+pub mod arena;
 
 #[doc(hidden)]
 pub mod export;
 
 pub use subforge_core as core;
+
+/// Inside a module, allocations come from the arena first (see [`arena`]).
+#[cfg(all(
+    feature = "arena",
+    target_arch = "wasm32",
+    not(target_feature = "atomics")
+))]
+#[global_allocator]
+static ALLOCATOR: arena::Arena = arena::Arena::new();
