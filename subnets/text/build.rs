@@ -30,6 +30,7 @@ fn main() {
         "../../core/src",
         "../../subnet-sdk/guest/src",
         "../../Cargo.lock",
+        "../../.cargo/config.toml",
     ] {
         println!(
             "cargo:rerun-if-changed={}",

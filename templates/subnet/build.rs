@@ -33,6 +33,7 @@ fn build_scorer() -> Result<(), String> {
         "scorer/src",
         "scorer/Cargo.toml",
         "Cargo.lock",
+        ".cargo/config.toml",
         "{{subforge_path}}/core/src",
         "{{subforge_path}}/subnet-sdk/guest/src",
     ] {
