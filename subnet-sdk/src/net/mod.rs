@@ -13,6 +13,7 @@
 
 pub mod axon;
 pub mod dendrite;
+pub mod keys;
 pub mod limits;
 pub mod nonce;
 pub mod pyrepr;

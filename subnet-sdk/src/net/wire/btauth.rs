@@ -102,7 +102,7 @@ pub fn verify(
         });
     }
     let signed = payload(method, target, body, nonce, &sender, Some(me));
-    if !sender.account().verify(signed.as_bytes(), &signature) {
+    if !crate::net::keys::verify(sender.account(), signed.as_bytes(), &signature) {
         return Err(AuthError::BadSignature(
             "signature does not verify against the claimed hotkey".to_owned(),
         ));

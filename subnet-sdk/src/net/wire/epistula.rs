@@ -79,7 +79,7 @@ pub fn verify(headers: &HeaderMap, body: &[u8], me: &Hotkey) -> Result<Verified,
         });
     }
     let signed = message(body, uuid, timestamp, Some(me));
-    if !sender.account().verify(signed.as_bytes(), &signature) {
+    if !crate::net::keys::verify(sender.account(), signed.as_bytes(), &signature) {
         return Err(AuthError::BadSignature("Signature Mismatch".to_owned()));
     }
     Ok(Verified {

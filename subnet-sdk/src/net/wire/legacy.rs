@@ -131,7 +131,7 @@ pub fn verify(
         .map(|t| t.min(max_timeout));
 
     let message = signing_message(nonce, &hotkey, axon, uuid, hash);
-    if !hotkey.account().verify(message.as_bytes(), &signature) {
+    if !crate::net::keys::verify(hotkey.account(), message.as_bytes(), &signature) {
         return Err(AuthError::BadSignature(format!(
             "Signature mismatch with {message} and {signature_text}"
         )));

@@ -67,8 +67,11 @@ pub fn verify(
     else {
         return false;
     };
-    axon.account()
-        .verify(message(axon, caller, request, body).as_bytes(), &sig)
+    crate::net::keys::verify(
+        axon.account(),
+        message(axon, caller, request, body).as_bytes(),
+        &sig,
+    )
 }
 
 #[cfg(test)]
