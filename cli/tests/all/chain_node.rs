@@ -11,7 +11,9 @@ use futures::StreamExt;
 use serde_json::Value;
 use subforge_core::{Balance, Block, NetUid, Uid};
 use subforge_sdk::chain::node::serve;
-use subforge_sdk::chain::{Call, Chain, Extrinsic, LocalChain, NodeClient, Receipt};
+use subforge_sdk::chain::{
+    Call, Chain, ChainError, Extrinsic, GenesisConfig, LocalChain, NodeClient, Receipt,
+};
 
 use super::chain_support::*;
 
@@ -24,6 +26,68 @@ async fn in_process_node(block_ms: u64) -> (subforge_sdk::chain::node::RunningNo
     let node = serve(chain, "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let client = NodeClient::connect(&node.ws_url()).await.unwrap();
     (node, client)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_client_reconnects_to_a_restarted_node_of_the_same_chain() {
+    // One chain, served by one server and then by another on the same address: to the client
+    // that is a node restart.
+    let chain = LocalChain::builder().manual().open().unwrap();
+    let node = serve(chain.clone(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let addr = node.addr();
+    let client = NodeClient::connect(&node.ws_url()).await.unwrap();
+    let genesis = client.info().await.unwrap().genesis_hash;
+    let mut headers = client.block_headers().await.unwrap();
+
+    // The node goes away: calls fail with a connection error and the block stream ends.
+    node.stop();
+    node.stopped().await;
+    assert!(
+        matches!(client.info().await, Err(ChainError::Connection { .. })),
+        "a call to a stopped node"
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_secs(10), headers.next())
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // The same chain is back on the same address: the next call reconnects, and a new block
+    // stream follows it.
+    let node = serve(chain, addr).await.unwrap();
+    assert_eq!(client.info().await.unwrap().genesis_hash, genesis);
+    let mut headers = client.block_headers().await.unwrap();
+    node.chain().produce_block().unwrap();
+    let header = tokio::time::timeout(Duration::from_secs(10), headers.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(header.number, Block(1));
+    node.stop();
+    node.stopped().await;
+
+    // Another chain on that address is refused, and says so.
+    let other = LocalChain::builder()
+        .in_memory()
+        .genesis(GenesisConfig {
+            balances: vec![(key("//Eve").public(), Balance::from_tao(1))],
+            sudo: None,
+        })
+        .manual()
+        .open()
+        .unwrap();
+    assert_ne!(other.genesis_hash(), genesis);
+    let node = serve(other, addr).await.unwrap();
+    match client.info().await {
+        Err(ChainError::Connection { message }) => {
+            assert!(message.contains("another chain"), "{message}");
+        }
+        other => panic!("connected to another chain: {other:?}"),
+    }
+    node.stop();
 }
 
 /// POSTs raw bytes to the node's HTTP endpoint; returns the status line and body.

@@ -327,10 +327,11 @@ impl<'a> Reader<'a> {
             left -= size;
             at += size;
         }
-        unreachable!(
-            "a head of {HEAD_LEN} bytes fits in {} bytes",
-            self.rest.len()
-        )
+        // Not reached: `head` calls this only when fewer than `HEAD_LEN` bytes are left.
+        DecodeError::Truncated {
+            field: "response",
+            at: self.at(),
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! [`NodeClient`]: the [`Chain`] of a `subforge node`, over JSON-RPC on a WebSocket.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -26,12 +26,23 @@ const MAX_RESPONSE_SIZE: u32 = 64 * 1024 * 1024;
 
 /// A connection to `subforge node` (`ws://127.0.0.1:9944` by default) implementing [`Chain`].
 ///
-/// Cheap to clone; clones share the connection.
+/// Cheap to clone; clones share the connection. When the node goes away (a restart, a network
+/// fault), the call that finds the connection closed opens a new one first, and accepts it only
+/// if the node still serves the same chain (its genesis hash). A call whose connection breaks
+/// while it is in flight fails with [`ChainError::Connection`] and is never sent again by the
+/// client, so an extrinsic is submitted at most once per call.
 #[derive(Debug, Clone)]
 pub struct NodeClient {
-    client: Arc<WsClient>,
-    genesis: H256,
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     url: String,
+    genesis: H256,
+    connection: Mutex<Arc<WsClient>>,
+    /// Held while reconnecting, so that concurrent calls open one connection, not one each.
+    reconnecting: tokio::sync::Mutex<()>,
 }
 
 fn transport(e: jsonrpsee::core::ClientError) -> ChainError {
@@ -45,33 +56,82 @@ fn transport(e: jsonrpsee::core::ClientError) -> ChainError {
     }
 }
 
+/// Opens a connection to `url` and reads the chain's description.
+async fn open(url: &str) -> Result<(WsClient, ChainInfo), ChainError> {
+    let client = WsClientBuilder::default()
+        .max_request_size(4 * MAX_EXTRINSIC_SIZE as u32)
+        .max_response_size(MAX_RESPONSE_SIZE)
+        .request_timeout(Duration::from_secs(120))
+        .connection_timeout(Duration::from_secs(10))
+        .build(url)
+        .await
+        .map_err(|e| ChainError::Connection {
+            message: format!("{url}: {e}"),
+        })?;
+    let info: ChainInfo = client
+        .request(rpc::INFO, rpc_params![])
+        .await
+        .map_err(transport)?;
+    Ok((client, info))
+}
+
 impl NodeClient {
     /// Connects to a node at `url` (`ws://host:port`).
     pub async fn connect(url: &str) -> Result<Self, ChainError> {
-        let client = WsClientBuilder::default()
-            .max_request_size(4 * MAX_EXTRINSIC_SIZE as u32)
-            .max_response_size(MAX_RESPONSE_SIZE)
-            .request_timeout(Duration::from_secs(120))
-            .connection_timeout(Duration::from_secs(10))
-            .build(url)
-            .await
-            .map_err(|e| ChainError::Connection {
-                message: format!("{url}: {e}"),
-            })?;
-        let info: ChainInfo = client
-            .request(rpc::INFO, rpc_params![])
-            .await
-            .map_err(transport)?;
+        let (client, info) = open(url).await?;
         Ok(Self {
-            client: Arc::new(client),
-            genesis: info.genesis_hash,
-            url: url.to_owned(),
+            inner: Arc::new(Inner {
+                url: url.to_owned(),
+                genesis: info.genesis_hash,
+                connection: Mutex::new(Arc::new(client)),
+                reconnecting: tokio::sync::Mutex::new(()),
+            }),
         })
     }
 
     /// The node's address.
     pub fn url(&self) -> &str {
-        &self.url
+        &self.inner.url
+    }
+
+    fn current(&self) -> Arc<WsClient> {
+        Arc::clone(
+            &self
+                .inner
+                .connection
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
+    }
+
+    /// The open connection, or a new one if the node closed it.
+    async fn connection(&self) -> Result<Arc<WsClient>, ChainError> {
+        let current = self.current();
+        if current.is_connected() {
+            return Ok(current);
+        }
+        let _one_at_a_time = self.inner.reconnecting.lock().await;
+        let current = self.current();
+        if current.is_connected() {
+            return Ok(current);
+        }
+        let (client, info) = open(&self.inner.url).await?;
+        if info.genesis_hash != self.inner.genesis {
+            return Err(ChainError::Connection {
+                message: format!(
+                    "{} now serves another chain (genesis {:?}, was {:?})",
+                    self.inner.url, info.genesis_hash, self.inner.genesis
+                ),
+            });
+        }
+        tracing::info!(node = %self.inner.url, "reconnected to the node");
+        let client = Arc::new(client);
+        *self
+            .inner
+            .connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::clone(&client);
+        Ok(client)
     }
 
     async fn call<T: DeserializeOwned>(
@@ -79,7 +139,11 @@ impl NodeClient {
         method: &str,
         params: ArrayParams,
     ) -> Result<T, ChainError> {
-        self.client.request(method, params).await.map_err(transport)
+        self.connection()
+            .await?
+            .request(method, params)
+            .await
+            .map_err(transport)
     }
 }
 
@@ -90,7 +154,7 @@ impl Chain for NodeClient {
     }
 
     async fn genesis_hash(&self) -> Result<H256, ChainError> {
-        Ok(self.genesis)
+        Ok(self.inner.genesis)
     }
 
     async fn current_block(&self) -> Result<Block, ChainError> {
@@ -99,7 +163,8 @@ impl Chain for NodeClient {
 
     async fn block_headers(&self) -> Result<BoxStream<'static, Header>, ChainError> {
         let sub = self
-            .client
+            .connection()
+            .await?
             .subscribe::<Header, _>(
                 rpc::SUBSCRIBE_BLOCKS,
                 rpc_params![],
