@@ -218,7 +218,17 @@ impl<S: Subnet> SubnetKind for S {
     ) -> Result<Box<dyn ValidatorRunner>, NeuronError> {
         let scorer = match scoring {
             ScorerChoice::Native => self.scorer(),
-            ScorerChoice::Wasm(path) => self.wasm_scorer(path.as_deref())?,
+            ScorerChoice::Wasm(path) => {
+                // Compiled modules are kept beside the validator's state, so a restart loads
+                // the scorer instead of compiling it again (the first validator of a process
+                // names the cache; see `ScoringEngine::shared_with`).
+                #[cfg(feature = "wasm")]
+                let _ = crate::wasm::ScoringEngine::shared_with(
+                    crate::wasm::EngineConfig::default()
+                        .cache_dir(config.base_path.join(WASM_CACHE_DIR)),
+                );
+                self.wasm_scorer(path.as_deref())?
+            }
         };
         let generator = self.generator()?;
         Ok(Box::new(Validator::new(
@@ -226,6 +236,9 @@ impl<S: Subnet> SubnetKind for S {
         )?))
     }
 }
+
+/// The folder, under a validator's base path, where its compiled WASM scorer is cached.
+pub const WASM_CACHE_DIR: &str = "wasm-cache";
 
 /// A subnet linked into the program, for [`Registry::linked`].
 #[derive(Clone, Copy)]

@@ -291,6 +291,12 @@ async fn miners_and_a_validator_in_separate_processes_share_a_node() {
             .unwrap();
     assert!(state.last_weights.is_some());
     assert_eq!(state.netuid, netuid);
+    // The compiled scorer was cached beside the state, for the next start.
+    let cached = std::fs::read_dir(state_dir.join(subforge_sdk::registry::WASM_CACHE_DIR))
+        .unwrap()
+        .filter_map(Result::ok)
+        .any(|e| e.path().extension().is_some_and(|x| x == "cwasm"));
+    assert!(cached, "no compiled module in the validator's cache");
 }
 
 /// Runs `subforge ARGS`, expecting failure; returns stderr.

@@ -207,10 +207,30 @@ impl ScoringEngine {
     /// An engine reserves address space for its instance slots and runs a ticker thread, so
     /// one per process is the norm; [`ScoringEngine::new`] makes others when settings differ.
     pub fn shared() -> Result<Self, WasmError> {
+        Self::shared_with(EngineConfig::default())
+    }
+
+    /// The process's shared engine, made with `config` if this is its first use (a validator
+    /// names its compiled-module cache this way before loading its scorer); later calls get
+    /// the engine the first one made, whatever they ask for.
+    pub fn shared_with(config: EngineConfig) -> Result<Self, WasmError> {
         static SHARED: std::sync::OnceLock<Result<ScoringEngine, String>> =
             std::sync::OnceLock::new();
         SHARED
-            .get_or_init(|| Self::new(EngineConfig::default()).map_err(|e| e.to_string()))
+            .get_or_init(|| {
+                match Self::new(config.clone()) {
+                    // A cache that cannot be opened costs compiles, not the engine.
+                    Err(e) if config.cache_dir.is_some() => {
+                        tracing::warn!(error = %e, "compiled-module cache unusable; compiling on every load");
+                        Self::new(EngineConfig {
+                            cache_dir: None,
+                            ..config
+                        })
+                    }
+                    made => made,
+                }
+                .map_err(|e| e.to_string())
+            })
             .clone()
             .map_err(WasmError::Engine)
     }
