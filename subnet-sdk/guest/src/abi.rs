@@ -254,7 +254,15 @@ const HEAD_FIELDS: [(&str, usize); 6] = [
     ("signature flag", 1),
     ("message", 4),
 ];
-const HEAD_LEN: usize = 2 + 32 + 2 + 8 + 1 + 4;
+const HEAD_LEN: usize = {
+    let mut len = 0;
+    let mut i = 0;
+    while i < HEAD_FIELDS.len() {
+        len += HEAD_FIELDS[i].1;
+        i += 1;
+    }
+    len
+};
 
 /// Reads the input front to back. Each read checks its bounds once and is inlined: a module
 /// decodes every response under fuel metering, so a call per field is a cost every validator
