@@ -21,6 +21,15 @@ fn sr25519(c: &mut Criterion) {
     let signature = signer.sign(message);
     let mut group = c.benchmark_group("sr25519");
     group.bench_function("sign", |b| b.iter(|| signer.sign(black_box(message))));
+    // The two halves of a signature with a nonce prepared ahead of time.
+    group.bench_function("prepare_nonce", |b| b.iter(|| signer.prepare_nonce()));
+    group.bench_function("sign_prepared", |b| {
+        b.iter_batched(
+            || signer.prepare_nonce(),
+            |nonce| signer.sign_prepared(black_box(message), nonce),
+            criterion::BatchSize::SmallInput,
+        );
+    });
     group.bench_function("verify", |b| {
         b.iter(|| assert!(public.verify(black_box(message), &signature)));
     });

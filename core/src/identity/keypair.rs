@@ -155,6 +155,11 @@ impl Keypair {
         Zeroizing::new(self.pair.secret.to_bytes())
     }
 
+    /// The schnorrkel keypair underneath.
+    pub(super) fn schnorrkel(&self) -> &schnorrkel::Keypair {
+        &self.pair
+    }
+
     /// Signs `message` with the signing context `substrate`.
     pub fn sign(&self, message: &[u8]) -> Signature {
         Signature(self.pair.sign_simple(SIGNING_CONTEXT, message).to_bytes())

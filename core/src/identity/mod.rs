@@ -13,6 +13,8 @@ mod derive;
 mod keypair;
 #[cfg(feature = "signing")]
 mod mnemonic;
+#[cfg(feature = "signing")]
+mod prepared;
 
 #[cfg(feature = "signing")]
 pub use derive::{DEV_PHRASE, DeriveJunction, SecretUri};
@@ -20,6 +22,8 @@ pub use derive::{DEV_PHRASE, DeriveJunction, SecretUri};
 pub use keypair::Keypair;
 #[cfg(feature = "signing")]
 pub use mnemonic::{Mnemonic, WordCount};
+#[cfg(feature = "signing")]
+pub use prepared::PreparedNonce;
 pub use ss58::{BITTENSOR_PREFIX, Ss58Error};
 
 use core::fmt;
