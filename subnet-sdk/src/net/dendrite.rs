@@ -45,8 +45,10 @@ use subforge_core::identity::Keypair;
 use subforge_core::{Hotkey, Metagraph, MinerResponse, Signature, StatusCode, Task, Uid};
 use tokio::task::JoinSet;
 
+use super::keys::{self, Claim};
 use super::nonce::now_ns;
 use super::pyrepr::float_repr;
+use super::signer::Signer;
 use super::wire::{self, Wire, legacy};
 
 /// One axon to query: who it is, where, and which convention it speaks.
@@ -112,6 +114,10 @@ pub struct DendriteConfig {
     pub max_response_bytes: usize,
     /// Idle keep-alive connections kept per axon. Default 4.
     pub max_idle_per_axon: usize,
+    /// Signing nonces prepared in idle time, so that a fan-out's requests are signed in
+    /// about 3 µs each instead of 24 µs (see [`Signer`]). Default 1024 (64 KiB), enough for
+    /// a fan-out to every uid of a 256-uid subnet with room to spare; `0` for none.
+    pub prepared_nonces: usize,
     /// How long an idle connection is kept for reuse. Default 4 s: below the 5 s after which
     /// our axon (its header read timeout) and the Python axon (uvicorn's keep-alive) close
     /// idle connections, so a request is never sent on a connection the axon is closing.
@@ -123,6 +129,7 @@ impl Default for DendriteConfig {
         Self {
             max_response_bytes: 16 << 20,
             max_idle_per_axon: 4,
+            prepared_nonces: 1024,
             idle_timeout: Duration::from_secs(4),
         }
     }
@@ -148,7 +155,7 @@ impl QueryError {
 }
 
 struct Inner {
-    keypair: Keypair,
+    signer: Signer,
     hotkey: Hotkey,
     uuid: String,
     last_nonce: AtomicU64,
@@ -165,6 +172,18 @@ impl std::fmt::Debug for Dendrite {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Dendrite({})", self.0.hotkey)
     }
+}
+
+/// The most answers whose signatures are checked in one batch (about 1.7 ms of work), so a
+/// burst of answers does not hold a thread for long.
+const MAX_CHECK_BATCH: usize = 64;
+
+/// One request of a fan-out, answered or failed, its signature not yet checked.
+struct Fetched<T: Task> {
+    index: usize,
+    /// From the start of the query to the end of the answer.
+    latency: Duration,
+    outcome: Result<(T::Response, Option<Claim>), QueryError>,
 }
 
 /// A task encoded once for every target of a fan-out.
@@ -190,7 +209,7 @@ impl Dendrite {
             .build(connector);
         Self(Arc::new(Inner {
             hotkey: Hotkey(keypair.public()),
-            keypair,
+            signer: Signer::new(keypair, config.prepared_nonces),
             uuid: wire::random_uuid(),
             last_nonce: AtomicU64::new(0),
             client,
@@ -201,6 +220,11 @@ impl Dendrite {
     /// The dendrite's hotkey.
     pub fn hotkey(&self) -> Hotkey {
         self.0.hotkey
+    }
+
+    /// What it signs with; [`Signer::fill`] prepares every nonce before a first fan-out.
+    pub fn signer(&self) -> &Signer {
+        &self.0.signer
     }
 
     /// A nanosecond nonce, strictly increasing for this dendrite even within one
@@ -254,18 +278,27 @@ impl Dendrite {
             let target = target.clone();
             set.spawn(async move {
                 let outcome = match enc {
-                    Ok(enc) => {
-                        this.call_encoded::<T>(&target, enc, timeout, deadline)
-                            .await
-                    }
+                    Ok(enc) => this.fetch::<T>(&target, enc, timeout, deadline).await,
                     Err(e) => Err(e),
                 };
-                (index, this.response(target, outcome, start))
+                Fetched {
+                    index,
+                    latency: start.elapsed(),
+                    outcome,
+                }
             });
         }
+        // Answers that arrive together have their signatures checked together.
         let mut out: Vec<Option<MinerResponse<T>>> = vec![None; targets.len()];
         while let Some(joined) = set.join_next().await {
-            if let Ok((index, response)) = joined {
+            let mut ready: Vec<Fetched<T>> = joined.into_iter().collect();
+            while ready.len() < MAX_CHECK_BATCH {
+                match set.try_join_next() {
+                    Some(joined) => ready.extend(joined),
+                    None => break,
+                }
+            }
+            for (index, response) in self.settle(targets, ready) {
                 out[index] = Some(response);
             }
         }
@@ -276,9 +309,43 @@ impl Dendrite {
                     self.response(
                         t.clone(),
                         Err(QueryError::new(500, "the query task failed")),
-                        start,
+                        start.elapsed(),
                     )
                 })
+            })
+            .collect()
+    }
+
+    /// Checks the answer signatures of a group of finished requests in one batch and makes
+    /// their responses.
+    fn settle<T: Task>(
+        &self,
+        targets: &[Target],
+        ready: Vec<Fetched<T>>,
+    ) -> Vec<(usize, MinerResponse<T>)> {
+        let mut claims = Vec::with_capacity(ready.len());
+        let ready: Vec<_> = ready
+            .into_iter()
+            .map(|f| {
+                let outcome = f.outcome.map(|(payload, claim)| {
+                    let at = claim.map(|c| {
+                        claims.push(c);
+                        claims.len() - 1
+                    });
+                    (payload, at)
+                });
+                (f.index, f.latency, outcome)
+            })
+            .collect();
+        let checked = keys::verify_all(&claims);
+        ready
+            .into_iter()
+            .filter_map(|(index, latency, outcome)| {
+                let outcome = outcome.map(|(payload, at)| {
+                    (payload, at.is_some_and(|i| checked.get(i) == Some(&true)))
+                });
+                let target = targets.get(index)?.clone();
+                Some((index, self.response(target, outcome, latency)))
             })
             .collect()
     }
@@ -293,19 +360,20 @@ impl Dendrite {
         let start = Instant::now();
         let deadline = tokio::time::Instant::from_std(start) + timeout;
         let outcome = match self.encode(task, target.wire, timeout) {
-            Ok(enc) => self.call_encoded::<T>(target, enc, timeout, deadline).await,
+            Ok(enc) => self.fetch::<T>(target, enc, timeout, deadline).await,
             Err(e) => Err(e),
         };
-        self.response(target.clone(), outcome, start)
+        let latency = start.elapsed();
+        let outcome = outcome.map(|(payload, claim)| (payload, claim.is_some_and(|c| c.verify())));
+        self.response(target.clone(), outcome, latency)
     }
 
     fn response<T: Task>(
         &self,
         target: Target,
         outcome: Result<(T::Response, bool), QueryError>,
-        start: Instant,
+        latency: Duration,
     ) -> MinerResponse<T> {
-        let latency = start.elapsed();
         match outcome {
             Ok((payload, signature_verified)) => MinerResponse {
                 uid: target.uid,
@@ -345,7 +413,7 @@ impl Dendrite {
                     &mut headers,
                     enc,
                     task_name,
-                    &self.0.keypair,
+                    &self.0.signer,
                     &self.0.uuid,
                     self.nonce(),
                     &target.hotkey,
@@ -357,7 +425,7 @@ impl Dendrite {
                 let sig = match target.wire {
                     Wire::BtAuth => wire::btauth::sign(
                         &mut headers,
-                        &self.0.keypair,
+                        &self.0.signer,
                         "POST",
                         &path,
                         body,
@@ -366,7 +434,7 @@ impl Dendrite {
                     ),
                     _ => wire::epistula::sign(
                         &mut headers,
-                        &self.0.keypair,
+                        &self.0.signer,
                         body,
                         &wire::random_uuid(),
                         now_ns() / 1_000_000,
@@ -426,13 +494,14 @@ impl Dendrite {
         Ok((parts, body, signature))
     }
 
-    async fn call_encoded<T: Task>(
+    /// Sends one request and reads its answer, whose signature is returned unchecked.
+    async fn fetch<T: Task>(
         &self,
         target: &Target,
         encoded: Encoded,
         timeout: Duration,
         deadline: tokio::time::Instant,
-    ) -> Result<(T::Response, bool), QueryError> {
+    ) -> Result<(T::Response, Option<Claim>), QueryError> {
         let (parts, body, signature) = self
             .send(T::NAME, target, &encoded, timeout, deadline)
             .await?;
@@ -441,14 +510,14 @@ impl Dendrite {
             return Err(error_from(parts.status.as_u16(), &body));
         }
         let payload = decode_response::<T>(target.wire, &body)?;
-        let verified = wire::response::verify(
+        let claim = wire::response::claim(
             &parts.headers,
             &target.hotkey,
             &self.0.hotkey,
             &signature,
             &body,
         );
-        Ok((payload, verified))
+        Ok((payload, claim))
     }
 
     async fn read_body(

@@ -17,9 +17,14 @@ pub mod keys;
 pub mod limits;
 pub mod nonce;
 pub mod pyrepr;
+pub mod signer;
 pub mod wire;
 
-pub use axon::{Axon, AxonBuilder, AxonError, CallerGone, ChunkSink, HEALTH_PATH, StreamHandler};
+pub use axon::{
+    AXON_PREPARED_NONCES, Axon, AxonBuilder, AxonError, CallerGone, ChunkSink, HEALTH_PATH,
+    StreamHandler,
+};
 pub use dendrite::{ChunkStream, Dendrite, DendriteConfig, QueryError, Target};
 pub use limits::AxonLimits;
+pub use signer::{HotkeySigner, Signer};
 pub use wire::Wire;

@@ -11,6 +11,7 @@ use http_body_util::Full;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use subforge_core::Uid;
+use subforge_sdk::net::wire::response;
 use subforge_sdk::net::{AxonLimits, Dendrite, DendriteConfig, Target};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -173,4 +174,65 @@ async fn connections_are_reused() {
         (1..=3).contains(&opened),
         "{opened} connections for 20 calls"
     );
+}
+
+/// A server that answers 200 with a well-formed Subforge response signature by the miner's
+/// key, but over another message.
+async fn forger() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let forged = key(MINER).sign(b"an answer to some other request").to_hex();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let forged = forged.clone();
+            let svc = hyper::service::service_fn(move |_req| {
+                let forged = forged.clone();
+                async move {
+                    let r = http::Response::builder()
+                        .header(response::SIGNED_BY, hotkey(MINER).to_ss58())
+                        .header(response::SIGNATURE, forged)
+                        .body(Full::new(Bytes::from_static(b"{\"dummy_output\": 12}")))
+                        .unwrap();
+                    Ok::<_, Infallible>(r)
+                }
+            });
+            tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(stream), svc));
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_answer_signature_fails_alone_among_good_ones() {
+    let mut axons = Vec::new();
+    for _ in 0..6 {
+        axons.push(dummy_axon(AxonLimits::default()).await.0);
+    }
+    let mut addrs: Vec<SocketAddr> = axons.iter().map(|a| a.local_addr()).collect();
+    addrs.insert(3, forger().await);
+    let targets: Vec<Target> = addrs
+        .iter()
+        .enumerate()
+        .map(|(i, a)| Target::new(Uid(u16::try_from(i).unwrap()), hotkey(MINER), *a))
+        .collect();
+    let d = Dendrite::new(key(MEMBER));
+    // Signed with prepared nonces, which our axons check like any other signature.
+    d.signer().fill();
+    // Answers that arrive together are checked as one batch; whichever way they group, the
+    // forgery is refused and every genuine answer is accepted.
+    for _ in 0..5 {
+        let rs = d
+            .query(&targets, &Dummy { dummy_input: 6 }, Duration::from_secs(5))
+            .await;
+        for r in &rs {
+            assert_eq!(r.status.0, 200, "uid {}: {}", r.uid, r.message);
+            assert_eq!(
+                r.payload,
+                Some(DummyOutput {
+                    dummy_output: Some(12)
+                })
+            );
+            assert_eq!(r.signature_verified, r.uid != Uid(3), "uid {}", r.uid);
+        }
+    }
 }

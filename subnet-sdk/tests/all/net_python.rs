@@ -88,6 +88,8 @@ async fn our_dendrite_against_a_python_axon() {
     let axon = PythonAxon::start(&py, MINER).await;
     assert_eq!(axon.hotkey, hotkey(MINER));
     let dendrite = Dendrite::new(key(MEMBER));
+    // Every nonce prepared, so the Python axon checks signatures made with prepared nonces.
+    dendrite.signer().fill();
     let target = Target::new(Uid(1), axon.hotkey, axon.addr);
     let r = dendrite
         .call(&target, &Dummy { dummy_input: 21 }, Duration::from_secs(5))

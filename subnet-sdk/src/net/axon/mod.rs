@@ -58,6 +58,7 @@ use tokio::task::JoinSet;
 
 use super::limits::{AxonLimits, Gauge, PerKey};
 use super::nonce::NonceStore;
+use super::signer::{HotkeySigner, Signer};
 use route::{Route, StreamRoute, UnaryRoute};
 
 /// Why an axon could not start.
@@ -84,8 +85,12 @@ pub enum AxonError {
 /// shadows a task.
 pub const HEALTH_PATH: &str = "/_health";
 
+/// Signing nonces an axon prepares by default: enough for a burst of answers to every
+/// validator of a subnet (64 slots) at once, 4 KiB in all.
+pub const AXON_PREPARED_NONCES: usize = 64;
+
 pub(crate) struct Shared {
-    pub(crate) keypair: Keypair,
+    pub(crate) signer: Signer,
     pub(crate) hotkey: Hotkey,
     pub(crate) limits: AxonLimits,
     pub(crate) metagraph: watch::Receiver<Metagraph>,
@@ -121,6 +126,7 @@ impl Shared {
 /// handler per task.
 pub struct AxonBuilder {
     keypair: Keypair,
+    prepared_nonces: usize,
     limits: AxonLimits,
     metagraph: Option<watch::Receiver<Metagraph>>,
     routes: HashMap<&'static str, Arc<dyn Route>>,
@@ -132,6 +138,7 @@ impl std::fmt::Debug for AxonBuilder {
         f.debug_struct("AxonBuilder")
             .field("hotkey", &self.keypair.public())
             .field("limits", &self.limits)
+            .field("prepared_nonces", &self.prepared_nonces)
             .field("tasks", &self.routes.keys().collect::<Vec<_>>())
             .finish()
     }
@@ -149,6 +156,13 @@ impl AxonBuilder {
     /// Replaces the limits (default [`AxonLimits::default`]).
     pub fn limits(mut self, limits: AxonLimits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// How many signing nonces to prepare in idle time for signing answers (see
+    /// [`Signer`]); default [`AXON_PREPARED_NONCES`], `0` for none.
+    pub fn prepared_nonces(mut self, count: usize) -> Self {
+        self.prepared_nonces = count;
         self
     }
 
@@ -195,9 +209,10 @@ impl AxonBuilder {
         // Long enough for the widest window: Synapse's 4 s + timeout back and 4 s ahead,
         // Epistula's 8 s each way, btauth/1's 10 s back and 2 s ahead.
         let retention = (limits.max_timeout + Duration::from_secs(8)).max(Duration::from_secs(16));
-        let hotkey = Hotkey(self.keypair.public());
+        let signer = Signer::new(self.keypair, self.prepared_nonces);
+        let hotkey = signer.hotkey();
         let shared = Arc::new(Shared {
-            keypair: self.keypair,
+            signer,
             hotkey,
             nonces: NonceStore::new(limits.nonce_capacity, retention),
             in_flight: Gauge::new(limits.max_in_flight),
@@ -234,6 +249,7 @@ impl Axon {
     pub fn builder(keypair: Keypair) -> AxonBuilder {
         AxonBuilder {
             keypair,
+            prepared_nonces: AXON_PREPARED_NONCES,
             limits: AxonLimits::default(),
             metagraph: None,
             routes: HashMap::new(),

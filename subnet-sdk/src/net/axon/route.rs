@@ -334,7 +334,7 @@ async fn authenticate_and_run(
             let mut headers = HeaderMap::new();
             wire::response::sign(
                 &mut headers,
-                &shared.keypair,
+                &shared.signer,
                 &caller.hotkey,
                 &request_signature,
                 &bytes,

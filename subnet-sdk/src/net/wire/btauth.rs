@@ -9,7 +9,6 @@
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue};
-use subforge_core::identity::Keypair;
 use subforge_core::{Hotkey, Signature};
 
 use super::{
@@ -17,6 +16,7 @@ use super::{
     sha256_hex,
 };
 use crate::net::nonce::Window;
+use crate::net::signer::HotkeySigner;
 
 /// `X-Bittensor-Version: 1`.
 pub const VERSION: &str = "x-bittensor-version";
@@ -125,16 +125,16 @@ pub fn verify(
 /// Adds the `btauth/1` headers of a request to `receiver` and returns its signature.
 pub fn sign(
     headers: &mut HeaderMap,
-    keypair: &Keypair,
+    signer: &(impl HotkeySigner + ?Sized),
     method: &str,
     target: &str,
     body: &[u8],
     nonce: u64,
     receiver: &Hotkey,
 ) -> Signature {
-    let me = Hotkey(keypair.public());
+    let me = signer.hotkey();
     let signature =
-        keypair.sign(payload(method, target, body, nonce, &me, Some(receiver)).as_bytes());
+        signer.sign(payload(method, target, body, nonce, &me, Some(receiver)).as_bytes());
     let mut put = |name: &'static str, value: String| {
         if let Ok(v) = HeaderValue::try_from(value) {
             headers.insert(name, v);
@@ -151,6 +151,7 @@ pub fn sign(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use subforge_core::identity::Keypair;
 
     #[test]
     fn payload_layout_and_round_trip() {

@@ -8,7 +8,6 @@
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue};
-use subforge_core::identity::Keypair;
 use subforge_core::{Hotkey, Signature};
 
 use super::{
@@ -16,6 +15,7 @@ use super::{
 };
 use crate::net::nonce::Window;
 use crate::net::pyrepr::float_repr;
+use crate::net::signer::HotkeySigner;
 
 /// `Epistula-Version: 2`.
 pub const VERSION: &str = "epistula-version";
@@ -101,13 +101,13 @@ pub fn verify(headers: &HeaderMap, body: &[u8], me: &Hotkey) -> Result<Verified,
 /// Epistula clients send alongside) and returns the request signature.
 pub fn sign(
     headers: &mut HeaderMap,
-    keypair: &Keypair,
+    signer: &(impl HotkeySigner + ?Sized),
     body: &[u8],
     uuid: &str,
     timestamp_ms: u64,
     receiver: &Hotkey,
 ) -> Signature {
-    let signature = keypair.sign(message(body, uuid, timestamp_ms, Some(receiver)).as_bytes());
+    let signature = signer.sign(message(body, uuid, timestamp_ms, Some(receiver)).as_bytes());
     let mut put = |name: String, value: String| {
         if let (Ok(n), Ok(v)) = (
             http::HeaderName::try_from(name),
@@ -119,14 +119,14 @@ pub fn sign(
     put(VERSION.to_owned(), "2".to_owned());
     put(TIMESTAMP.to_owned(), timestamp_ms.to_string());
     put(UUID.to_owned(), uuid.to_owned());
-    put(SIGNED_BY.to_owned(), keypair.public().to_ss58());
+    put(SIGNED_BY.to_owned(), signer.hotkey().to_ss58());
     put(SIGNED_FOR.to_owned(), receiver.to_ss58());
     put(SIGNATURE.to_owned(), signature.to_hex());
     // Python's `ceil(ts / 1e4) * 1e4 + k`, a float such as `1700000010000.0`.
     let interval = timestamp_ms.div_ceil(10_000) * 10_000;
     for (i, k) in [-1i64, 0, 1].into_iter().enumerate() {
         let t = float_repr(interval as f64 + k as f64);
-        let secret = keypair.sign(format!("{t}.{receiver}").as_bytes());
+        let secret = signer.sign(format!("{t}.{receiver}").as_bytes());
         put(format!("epistula-secret-signature-{i}"), secret.to_hex());
     }
     signature
@@ -135,6 +135,7 @@ pub fn sign(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use subforge_core::identity::Keypair;
 
     #[test]
     fn round_trip_and_binding() {

@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Map, Value};
-use subforge_core::identity::Keypair;
 use subforge_core::{Hotkey, Signature, Task};
 
 use super::{
@@ -21,6 +20,7 @@ use super::{
 };
 use crate::net::nonce::Window;
 use crate::net::pyrepr::{PyValue, body_hash, float_repr};
+use crate::net::signer::HotkeySigner;
 
 /// `name`: the synapse class name.
 pub const NAME: &str = "name";
@@ -304,15 +304,15 @@ pub fn sign(
     headers: &mut HeaderMap,
     encoded: &EncodedSynapse,
     task_name: &str,
-    keypair: &Keypair,
+    signer: &(impl HotkeySigner + ?Sized),
     uuid: &str,
     nonce: u64,
     axon_hotkey: &Hotkey,
     axon_addr: std::net::SocketAddr,
 ) -> Signature {
-    let me = Hotkey(keypair.public());
+    let me = signer.hotkey();
     let message = signing_message(nonce, &me, axon_hotkey, uuid, &encoded.body_hash);
-    let signed = keypair.sign(message.as_bytes());
+    let signed = signer.sign(message.as_bytes());
     let signature = signed.to_hex();
     let mut put = |name: &'static str, value: String| {
         if let Ok(v) = HeaderValue::try_from(value) {
@@ -395,6 +395,7 @@ pub(crate) fn base64(data: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use subforge_core::identity::Keypair;
 
     #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
     struct Dummy {

@@ -8,10 +8,11 @@
 //! raw response body in lowercase hex.
 
 use http::{HeaderMap, HeaderValue};
-use subforge_core::identity::Keypair;
 use subforge_core::{Hotkey, Signature};
 
 use super::sha256_hex;
+use crate::net::keys::Claim;
+use crate::net::signer::HotkeySigner;
 
 /// The axon's hotkey.
 pub const SIGNED_BY: &str = "subforge-signed-by";
@@ -32,12 +33,12 @@ pub fn message(axon: &Hotkey, caller: &Hotkey, request: &Signature, body: &[u8])
 /// Adds the response-signature headers.
 pub fn sign(
     headers: &mut HeaderMap,
-    axon: &Keypair,
+    axon: &(impl HotkeySigner + ?Sized),
     caller: &Hotkey,
     request: &Signature,
     body: &[u8],
 ) {
-    let me = Hotkey(axon.public());
+    let me = axon.hotkey();
     let sig = axon.sign(message(&me, caller, request, body).as_bytes());
     if let (Ok(by), Ok(s)) = (
         HeaderValue::try_from(super::ss58(&me)),
@@ -56,27 +57,37 @@ pub fn verify(
     request: &Signature,
     body: &[u8],
 ) -> bool {
+    claim(headers, axon, caller, request, body).is_some_and(|c| c.verify())
+}
+
+/// The signature `headers` claim `axon` made over `body` answering `request`, ready to be
+/// checked (alone or in a batch); `None` when the headers carry none, or one by another key.
+pub(crate) fn claim(
+    headers: &HeaderMap,
+    axon: &Hotkey,
+    caller: &Hotkey,
+    request: &Signature,
+    body: &[u8],
+) -> Option<Claim> {
     let by = headers.get(SIGNED_BY).and_then(|v| v.to_str().ok());
     if by != Some(super::ss58(axon).as_str()) {
-        return false;
+        return None;
     }
-    let Some(sig) = headers
+    let signature = headers
         .get(SIGNATURE)
         .and_then(|v| v.to_str().ok())
-        .and_then(|s| super::parse_signature(SIGNATURE, s).ok())
-    else {
-        return false;
-    };
-    crate::net::keys::verify(
-        axon.account(),
-        message(axon, caller, request, body).as_bytes(),
-        &sig,
-    )
+        .and_then(|s| super::parse_signature(SIGNATURE, s).ok())?;
+    Some(Claim {
+        signer: *axon.account(),
+        message: message(axon, caller, request, body).into_bytes(),
+        signature,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use subforge_core::identity::Keypair;
 
     #[test]
     fn binds_body_request_and_keys() {
