@@ -39,6 +39,10 @@ struct DummyOutput {
     /// Python axon leaves it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     handler_micros: Option<u64>,
+    /// When our handler started, in microseconds since the Unix epoch (the fan-out's axons
+    /// run on the same machine, so this places each miner's work on the dendrite's clock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    started_micros: Option<u64>,
 }
 
 impl Task for Dummy {
@@ -55,12 +59,14 @@ struct Doubler(Duration);
 impl MinerHandler<Dummy> for Doubler {
     async fn forward(&self, task: Dummy, _: &Caller) -> Result<DummyOutput, HandlerError> {
         let start = Instant::now();
+        let started_micros = unix_micros();
         if !self.0.is_zero() {
             tokio::time::sleep(self.0).await;
         }
         Ok(DummyOutput {
             dummy_output: Some(task.dummy_input * 2),
             handler_micros: u64::try_from(start.elapsed().as_micros()).ok(),
+            started_micros: Some(started_micros),
         })
     }
 }
@@ -72,6 +78,7 @@ struct Args {
     per_worker: usize,
     slices: usize,
     fanout: usize,
+    rounds: u32,
     delay: Duration,
 }
 
@@ -83,6 +90,7 @@ fn args() -> Args {
         per_worker: 400,
         slices: 5,
         fanout: 256,
+        rounds: 20,
         delay: Duration::from_millis(50),
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
@@ -95,6 +103,7 @@ fn args() -> Args {
             "--per-worker" => a.per_worker = value.parse().expect("--per-worker N"),
             "--slices" => a.slices = value.parse::<usize>().expect("--slices N").max(1),
             "--fanout" => a.fanout = value.parse().expect("--fanout N"),
+            "--rounds" => a.rounds = value.parse::<u32>().expect("--rounds N").max(1),
             "--delay-ms" => a.delay = Duration::from_millis(value.parse().expect("--delay-ms N")),
             "--skip-python" => {
                 a.skip_python = true;
@@ -491,12 +500,19 @@ async fn fan_out(a: &Args, spread: bool) {
     let mut nominal = Vec::new();
     let mut single = Vec::new();
     let mut cpu = Duration::ZERO;
+    let mut to_last_start = Vec::new();
+    let mut after_last_end = Vec::new();
     let last = targets.len() - 1;
-    for _ in 0..20 {
+    for _ in 0..a.rounds {
         let t = Instant::now();
+        let began = unix_micros();
         let cpu_before = process_cpu();
         let rs = d.query(&targets, &task, Duration::from_secs(10)).await;
         let wall = t.elapsed();
+        let ended = unix_micros();
+        let (first_half, second_half) = phases(&rs, began, ended);
+        to_last_start.push(first_half);
+        after_last_end.push(second_half);
         cpu += process_cpu().saturating_sub(cpu_before);
         assert!(
             rs.iter()
@@ -529,6 +545,13 @@ async fn fan_out(a: &Args, spread: bool) {
         ms(nominal[nominal.len() / 2]),
         ms(nominal[nominal.len() - 1]),
     );
+    to_last_start.sort_unstable();
+    after_last_end.sort_unstable();
+    println!(
+        "  (the last handler started {:.2} ms after the query began; the query returned {:.2} ms after the last handler ended; medians)",
+        ms(to_last_start[to_last_start.len() / 2]),
+        ms(after_last_end[after_last_end.len() / 2]),
+    );
     println!(
         "slowest axon alone      added {:>6.2} ms median, {:>6.2} ms worst",
         ms(single[single.len() / 2]),
@@ -536,8 +559,38 @@ async fn fan_out(a: &Args, spread: bool) {
     );
     println!(
         "dendrite CPU time       {:>6.2} ms per fan-out (signing, HTTP, response checks)",
-        ms(cpu / 20)
+        ms(cpu / a.rounds)
     );
+}
+
+/// Microseconds since the Unix epoch.
+fn unix_micros() -> u64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    u64::try_from(since.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// How long after the query began the last handler started, and how long after the last
+/// handler ended the query returned: the request half and the answer half of what a
+/// fan-out adds.
+fn phases(
+    responses: &[subforge_core::MinerResponse<Dummy>],
+    began: u64,
+    ended: u64,
+) -> (Duration, Duration) {
+    let mut last_start = began;
+    let mut last_end = began;
+    for p in responses.iter().filter_map(|r| r.payload.as_ref()) {
+        if let (Some(start), Some(took)) = (p.started_micros, p.handler_micros) {
+            last_start = last_start.max(start);
+            last_end = last_end.max(start + took);
+        }
+    }
+    (
+        Duration::from_micros(last_start.saturating_sub(began)),
+        Duration::from_micros(ended.saturating_sub(last_end)),
+    )
 }
 
 /// The longest time any handler reported for itself.
