@@ -82,6 +82,18 @@ struct Args {
     delay: Duration,
 }
 
+const USAGE: &str = "usage: axon_bench [--concurrency N] [--seconds S] [--slices N] \
+[--per-worker N] [--fanout N] [--rounds N] [--delay-ms N] [--skip-python]
+
+  --concurrency N  connections driving each axon (64)
+  --seconds S      throughput measurement time, shared by both axons (10)
+  --slices N       alternating slices the time is cut into (5)
+  --per-worker N   requests signed ahead per connection and slice (400)
+  --fanout N       axons the dendrite fans out to (256)
+  --rounds N       fan-out rounds measured per handler profile (20)
+  --delay-ms N     the slowest handler's time in the fan-out (50)
+  --skip-python    measure our axon only";
+
 fn args() -> Args {
     let mut a = Args {
         concurrency: 64,
@@ -110,7 +122,14 @@ fn args() -> Args {
                 i += 1;
                 continue;
             }
-            other => panic!("unknown argument {other}"),
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => {
+                eprintln!("unknown argument {other}\n\n{USAGE}");
+                std::process::exit(2);
+            }
         }
         i += 2;
     }

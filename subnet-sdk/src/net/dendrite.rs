@@ -115,7 +115,7 @@ pub struct DendriteConfig {
     /// Idle keep-alive connections kept per axon. Default 4.
     pub max_idle_per_axon: usize,
     /// Signing nonces prepared in idle time, so that a fan-out's requests are signed in
-    /// about 3 µs each instead of 24 µs (see [`Signer`]). Default 1024 (64 KiB), enough for
+    /// about 3 µs each instead of 26 µs (see [`Signer`]). Default 1024 (64 KiB), enough for
     /// a fan-out to every uid of a 256-uid subnet with room to spare; `0` for none.
     pub prepared_nonces: usize,
     /// How long an idle connection is kept for reuse. Default 4 s: below the 5 s after which

@@ -1,12 +1,12 @@
 //! Signing as a hotkey, with the expensive half of each signature done in idle time.
 //!
 //! A dendrite signs one request per miner it queries, all at once when a fan-out starts; an
-//! axon signs every answer as the caller waits for it. Most of an sr25519 signature (about
-//! 22 µs of 24 µs here) is drawing the nonce and its commitment, which does not depend on the
-//! message ([`PreparedNonce`]). A [`Signer`] keeps a pool of prepared nonces, refilled by one
-//! thread per process that the operating system runs only when a core would otherwise idle
-//! (`SCHED_IDLE` on Linux), so a signature on the hot path costs about 3 µs. An empty pool is
-//! never waited for: the signature is then made the ordinary way.
+//! axon signs every answer as the caller waits for it. Most of an sr25519 signature is drawing
+//! the nonce and its commitment, which does not depend on the message ([`PreparedNonce`]). A
+//! [`Signer`] keeps a pool of prepared nonces, refilled by one thread per process that the
+//! operating system runs only when a core would otherwise idle (`SCHED_IDLE` on Linux), so a
+//! signature on the hot path costs 2.8 µs instead of 26 µs (`docs/performance.md`). An empty
+//! pool is never waited for: the signature is then made the ordinary way.
 //!
 //! Each nonce leaves the pool before it is used and is consumed by the signature, so none
 //! signs twice. A process forked from one holding a pool inherits a copy of it; the pool
