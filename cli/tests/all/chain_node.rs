@@ -16,6 +16,7 @@ use subforge_sdk::chain::{
 };
 
 use super::chain_support::*;
+use crate::run;
 
 /// A node on a free port serving an in-process chain with `block_ms` blocks.
 async fn in_process_node(block_ms: u64) -> (subforge_sdk::chain::node::RunningNode, NodeClient) {
@@ -316,17 +317,7 @@ impl Drop for NodeProcess {
 }
 
 fn cli(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_subforge"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    run::ok(&run::subforge().args(args).output().unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -432,13 +423,10 @@ async fn sigkill_at_random_moments_loses_no_committed_block_or_extrinsic() {
 #[test]
 fn node_refuses_a_folder_without_a_chain_unless_dev() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_subforge"))
+    let out = run::subforge()
         .args(["node", "--base-path"])
         .arg(dir.path())
-        .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("error: ") && err.contains("--dev"), "{err}");
+    run::fails_with(&out, "--dev");
 }

@@ -1,48 +1,21 @@
 //! The chain commands of `subforge` as a person uses them, on a chain folder (`local:DIR`).
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
+use crate::run::{self, fails_with, ok};
 use serde_json::Value;
 
 const CHARLIE: &str = "5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y";
 
 fn subforge(wallets: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_subforge"));
-    cmd.arg("--wallet-path")
+    run::subforge()
+        .arg("--wallet-path")
         .arg(wallets)
         .args(args)
-        .env_remove("BT_WALLET_NAME")
-        .env_remove("BT_WALLET_HOTKEY")
-        .env_remove("SUBFORGE_CHAIN")
-        .stdin(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "expected success: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn fails_with(out: &Output, needle: &str) {
-    assert!(
-        !out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "one line expected: {err}");
-    assert!(
-        err.starts_with("error: ") && err.contains(needle),
-        "`{needle}` not in: {err}"
-    );
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
 }
 
 fn dev_wallet(wallets: &Path, name: &str, cold: &str, hotkey: &str, hot: &str) {

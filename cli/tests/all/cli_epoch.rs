@@ -1,8 +1,9 @@
 //! `subforge epoch simulate` as a person runs it: JSON lines out, one-line errors, exit codes.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
+use crate::run;
 use serde_json::Value;
 
 fn docs(name: &str) -> PathBuf {
@@ -12,33 +13,23 @@ fn docs(name: &str) -> PathBuf {
 }
 
 fn simulate(scenario: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_subforge"))
+    run::subforge()
         .args(["epoch", "simulate", "--scenario"])
         .arg(scenario)
-        .stdin(Stdio::null())
         .output()
         .unwrap()
 }
 
+/// A failure prints nothing on standard output, only its one error line.
 fn fails_with(out: &Output, needle: &str) {
-    assert!(!out.status.success(), "expected failure");
     assert!(out.stdout.is_empty());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "one line expected: {err}");
-    assert!(err.starts_with("error: "), "{err}");
-    assert!(err.contains(needle), "`{needle}` not in: {err}");
+    run::fails_with(out, needle);
 }
 
 #[test]
 fn prints_one_json_object_per_epoch() {
-    let out = simulate(&docs("v2-bonds-classic.json"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
+    let out = run::ok(&simulate(&docs("v2-bonds-classic.json")));
+    let lines: Vec<Value> = out
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();

@@ -16,6 +16,7 @@ use subforge_sdk::wallet::Wallet;
 
 use super::chain_node::NodeProcess;
 use super::chain_support::*;
+use crate::run;
 
 /// Longest a process may take to print what a step waits for, or to stop; past it, it hung.
 const HANG_GUARD: Duration = Duration::from_secs(120);
@@ -306,23 +307,12 @@ fn fails(args: &[&str]) -> String {
 
 /// Runs `subforge ARGS` with extra environment variables, expecting failure; returns stderr.
 fn fails_with_env(args: &[&str], env: &[(&str, &str)]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_subforge"))
+    let out = run::subforge()
         .args(args)
         .envs(env.iter().copied())
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!out.status.success(), "{args:?} succeeded");
-    assert!(
-        !err.contains("panicked") && !err.contains("backtrace"),
-        "{err}"
-    );
-    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "one line: {err}");
-    assert!(lines[0].starts_with("error: "), "{err}");
-    err
+    run::fails_with(&out, "")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -450,7 +440,7 @@ async fn bad_setups_get_one_clear_line() {
 
 /// Runs a one-tempo localnet; returns its stderr.
 fn localnet_stderr(extra: &[&str], env: &[(&str, &str)]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_subforge"))
+    let out = run::subforge()
         .args(extra)
         .args([
             "localnet",
@@ -466,18 +456,11 @@ fn localnet_stderr(extra: &[&str], env: &[(&str, &str)]) -> String {
             "50",
             "--json",
         ])
-        .env_remove("RUST_LOG")
         .envs(env.iter().copied())
-        .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     // With --json, stdout is the report alone.
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&run::ok(&out)).unwrap();
     assert!(report["rows"].is_array());
     String::from_utf8(out.stderr).unwrap()
 }

@@ -1,37 +1,22 @@
 //! `subforge scorer inspect` and `subforge scorer run` as a person uses them.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use serde_json::{Value, json};
 use subforge_core::{Scorer, Task};
 use subforge_example_wasm_scorer::{EditDistance, TextMatch, sample};
 
+use crate::run::{self, ok};
 use crate::wasm_guest_build::guest_modules;
 
 fn subforge(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_subforge"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "expected success, got {:?}: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
+    run::subforge().args(args).output().unwrap()
 }
 
 /// Asserts a failure with one `error: <Name>: …` line.
 fn fails_with(out: &Output, name: &str) {
-    assert!(!out.status.success(), "expected failure");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "one line expected: {err}");
+    let err = run::fails_with(out, "");
     assert!(err.starts_with(&format!("error: {name}: ")), "{err}");
 }
 

@@ -3,8 +3,9 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
+use crate::run::{self, fails_with, ok};
 use serde_json::Value;
 
 const ALICE: &str = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
@@ -13,39 +14,12 @@ const DEV_PHRASE: &str = "bottom drive obey lake curtain smoke basket hold race 
 const DEV_PHRASE_ADDRESS: &str = "5DfhGyQdFobKM8NsWvEeAKk5EQQgYe9AydgJ7rMB6E1EqRzV";
 
 fn subforge(wallets: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_subforge"))
+    run::subforge()
         .arg("--wallet-path")
         .arg(wallets)
         .args(args)
-        .env_remove("BT_WALLET_PATH")
-        .env_remove("BT_WALLET_NAME")
-        .env_remove("BT_WALLET_HOTKEY")
-        .stdin(Stdio::null())
         .output()
         .unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "expected success, got {:?}: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-/// Asserts a failure with a single `error:` line containing `needle`.
-fn fails_with(out: &Output, needle: &str) {
-    assert!(
-        !out.status.success(),
-        "expected failure: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "one line expected: {err}");
-    assert!(err.starts_with("error: "), "{err}");
-    assert!(err.contains(needle), "`{needle}` not in: {err}");
 }
 
 fn show(wallets: &Path, name: &str, hotkey: &str) -> Value {
@@ -205,7 +179,7 @@ fn regen_restores_known_keys() {
 #[test]
 fn environment_variables_pick_the_wallet() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_subforge"))
+    let out = run::subforge()
         .args(["wallet", "regen-hotkey", "--uri", "//Alice"])
         .env("BT_WALLET_PATH", dir.path())
         .env("BT_WALLET_NAME", "envw")

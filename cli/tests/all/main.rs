@@ -17,5 +17,6 @@ mod cli_epoch;
 mod cli_neuron;
 mod cli_scorer;
 mod cli_wallet;
+mod run;
 mod templates;
 mod wallet_interop;

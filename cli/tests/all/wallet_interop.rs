@@ -2,7 +2,6 @@
 //! Subforge open in the Python package: hotkeys, coldkeypub files and encrypted coldkeys.
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 use subforge_core::identity::Keypair;
@@ -10,6 +9,7 @@ use subforge_sdk::wallet::{Wallet, WalletError};
 use zeroize::Zeroizing;
 
 use crate::python;
+use crate::run;
 
 const PACKAGE: &str = "bittensor-wallet==4.1.1";
 const PASSWORD: &str = "Correct-Horse-42";
@@ -73,19 +73,14 @@ fn password() -> impl FnMut() -> Result<Zeroizing<String>, WalletError> {
 }
 
 fn subforge(args: &[&str], wallets: &Path) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_subforge"))
+    let out = run::subforge()
         .arg("--wallet-path")
         .arg(wallets)
         .args(args)
         .env("SUBFORGE_TEST_PW", PASSWORD)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    serde_json::from_str(&run::ok(&out)).unwrap_or(Value::Null)
 }
 
 #[test]
