@@ -13,7 +13,7 @@
 //! notes the process it was made in and a forked child never draws from it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError, Weak};
 use std::time::Duration;
 
 use subforge_core::identity::{Keypair, PreparedNonce};
@@ -125,11 +125,18 @@ impl Pool {
         self.nonces.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// A prepared nonce, if one is at hand without waiting. The preparing thread runs at idle
+    /// priority and may be descheduled while it holds the lock for a push; a signer never
+    /// waits for it to run again, it signs the ordinary way instead.
     fn take(&self) -> Option<PreparedNonce> {
-        if self.process != std::process::id() {
+        if self.capacity == 0 || self.process != std::process::id() {
             return None;
         }
-        self.lock().pop()
+        match self.nonces.try_lock() {
+            Ok(mut nonces) => nonces.pop(),
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner().pop(),
+            Err(TryLockError::WouldBlock) => None,
+        }
     }
 
     fn missing(&self) -> usize {
