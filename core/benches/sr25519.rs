@@ -45,7 +45,7 @@ fn sr25519(c: &mut Criterion) {
     group.bench_function("decompress_key", |b| {
         b.iter(|| schnorrkel::PublicKey::from_bytes(black_box(&public.0)).unwrap());
     });
-    // 64 signatures checked as one batch, per batch.
+    // 64 (and 32) signatures checked as one batch, per batch.
     let signers: Vec<Keypair> = (0..64)
         .map(|i| Keypair::from_uri(&format!("//bench/{i}")).unwrap())
         .collect();
@@ -62,6 +62,13 @@ fn sr25519(c: &mut Criterion) {
         b.iter(|| {
             let transcripts = (0..64).map(|_| context.bytes(black_box(message)));
             schnorrkel::verify_batch(transcripts, &sigs, &keys, false).unwrap();
+        });
+    });
+    // The largest group a dendrite checks at once.
+    group.bench_function("verify_batch_32", |b| {
+        b.iter(|| {
+            let transcripts = (0..32).map(|_| context.bytes(black_box(message)));
+            schnorrkel::verify_batch(transcripts, &sigs[..32], &keys[..32], false).unwrap();
         });
     });
     group.finish();

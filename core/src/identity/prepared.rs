@@ -20,7 +20,7 @@ use curve25519_dalek::constants::RISTRETTO_BASEPOINT_TABLE;
 use curve25519_dalek::ristretto::CompressedRistretto;
 use curve25519_dalek::scalar::Scalar;
 use schnorrkel::context::SigningTranscript;
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::keypair::Keypair;
 use super::{SIGNING_CONTEXT, Signature};
@@ -78,11 +78,10 @@ impl Keypair {
         t.commit_point(b"sign:pk", pair.public.as_compressed());
         t.commit_point(b"sign:R", &nonce.commitment);
         let c = t.challenge_scalar(b"sign:c");
-        let mut key = Scalar::from_bytes_mod_order(
-            self.secret_key_bytes()[..32]
-                .try_into()
-                .unwrap_or_else(|_| unreachable!("a secret key is 64 bytes")),
-        );
+        let secret = self.secret_key_bytes();
+        let mut key_bytes = Zeroizing::new([0u8; 32]);
+        key_bytes.copy_from_slice(&secret[..32]);
+        let mut key = Scalar::from_bytes_mod_order(*key_bytes);
         let s = c * key + nonce.r;
         key.zeroize();
         // schnorrkel's encoding: R ‖ s, with the top bit of the last byte marking sr25519.

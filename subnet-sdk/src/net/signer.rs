@@ -8,16 +8,22 @@
 //! signature on the hot path costs 2.8 µs instead of 26 µs (`docs/performance.md`). An empty
 //! pool is never waited for: the signature is then made the ordinary way.
 //!
-//! Each nonce leaves the pool before it is used and is consumed by the signature, so none
-//! signs twice. A process forked from one holding a pool inherits a copy of it; the pool
-//! notes the process it was made in and a forked child never draws from it.
+//! Each nonce leaves the pool before it is used and is consumed by the signature, and its
+//! slot is wiped, so none signs twice. A process forked from one holding a pool inherits a
+//! copy of it; the pool notes the process it was made in, and a forked child never draws
+//! from it (nor prepares nonces in the background). What this cannot see is a copy of the
+//! whole process under the same pid: a restored VM snapshot or checkpoint. Two copies would
+//! sign different messages with the same nonce, which reveals the key, so a neuron that runs
+//! where it may be snapshotted and resumed twice should set its prepared nonces to `0`.
+//! (Ordinary signatures are safe there, since schnorrkel mixes the message into the nonce.)
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError, Weak};
+use std::thread::Thread;
 use std::time::Duration;
 
 use subforge_core::identity::{Keypair, PreparedNonce};
 use subforge_core::{Hotkey, Signature};
+use zeroize::Zeroize;
 
 /// Anything that signs as a hotkey: a plain [`Keypair`], or a [`Signer`].
 pub trait HotkeySigner: Send + Sync {
@@ -132,11 +138,17 @@ impl Pool {
         if self.capacity == 0 || self.process != std::process::id() {
             return None;
         }
-        match self.nonces.try_lock() {
-            Ok(mut nonces) => nonces.pop(),
-            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner().pop(),
-            Err(TryLockError::WouldBlock) => None,
+        let mut nonces = match self.nonces.try_lock() {
+            Ok(nonces) => nonces,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return None,
+        };
+        let nonce = nonces.pop();
+        // The move out left the secret's bytes in the vacated slot: wipe them.
+        if let Some(vacated) = nonces.spare_capacity_mut().first_mut() {
+            vacated.zeroize();
         }
+        nonce
     }
 
     fn missing(&self) -> usize {
@@ -162,12 +174,13 @@ impl Pool {
 /// The process's one preparing thread and the pools it keeps full.
 struct Preparer {
     pools: Mutex<Vec<Weak<Pool>>>,
-    /// Signalled when a nonce is taken while the thread sleeps.
-    taken: Condvar,
-    asleep: AtomicBool,
+    /// The thread, woken when a nonce is taken.
+    thread: OnceLock<Thread>,
+    /// The process the thread runs in: a forked child inherits this value but not the thread.
+    process: u32,
 }
 
-/// How long the preparing thread sleeps at most; bounds a wake-up lost to a race.
+/// How long the preparing thread sleeps between looks at the pools when nothing wakes it.
 const IDLE_RECHECK: Duration = Duration::from_secs(1);
 
 impl Preparer {
@@ -176,14 +189,19 @@ impl Preparer {
         PREPARER.get_or_init(|| {
             let preparer: &'static Preparer = Box::leak(Box::new(Preparer {
                 pools: Mutex::new(Vec::new()),
-                taken: Condvar::new(),
-                asleep: AtomicBool::new(false),
+                thread: OnceLock::new(),
+                process: std::process::id(),
             }));
             let spawned = std::thread::Builder::new()
                 .name("subforge-nonces".to_owned())
                 .spawn(move || preparer.run());
-            if let Err(e) = spawned {
-                tracing::warn!(error = %e, "no thread to prepare signing nonces; signing without them");
+            match spawned {
+                Ok(handle) => {
+                    let _ = preparer.thread.set(handle.thread().clone());
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "no thread to prepare signing nonces; signing without them");
+                }
             }
             preparer
         })
@@ -194,41 +212,36 @@ impl Preparer {
     }
 
     fn adopt(&self, pool: &Arc<Pool>) {
+        // In a forked child there is no thread to fill the pool, and a lock it held at the
+        // fork would never be released: leave the pool empty.
+        if self.process != std::process::id() {
+            return;
+        }
         self.lock().push(Arc::downgrade(pool));
         self.wake();
     }
 
     fn wake(&self) {
-        if self.asleep.swap(false, Ordering::AcqRel) {
-            self.taken.notify_one();
+        if let Some(thread) = self.thread.get() {
+            thread.unpark();
         }
     }
 
     fn run(&self) {
         run_only_when_idle();
-        let mut pools = self.lock();
         loop {
-            pools.retain(|p| p.strong_count() > 0);
-            let needy = pools
-                .iter()
-                .filter_map(Weak::upgrade)
-                .find(|p| p.missing() > 0);
+            let needy = {
+                let mut pools = self.lock();
+                pools.retain(|p| p.strong_count() > 0);
+                pools
+                    .iter()
+                    .filter_map(Weak::upgrade)
+                    .find(|p| p.missing() > 0)
+            };
             match needy {
-                Some(pool) => {
-                    drop(pools);
-                    pool.fill();
-                    drop(pool);
-                    pools = self.lock();
-                }
-                None => {
-                    self.asleep.store(true, Ordering::Release);
-                    pools = self
-                        .taken
-                        .wait_timeout(pools, IDLE_RECHECK)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0;
-                    self.asleep.store(false, Ordering::Release);
-                }
+                Some(pool) => pool.fill(),
+                // A wake-up that came before this park makes it return at once.
+                None => std::thread::park_timeout(IDLE_RECHECK),
             }
         }
     }
@@ -244,7 +257,7 @@ fn run_only_when_idle() {
     // live local; pid 0 names the calling thread, and the call changes nothing else.
     let status = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
     if status != 0 {
-        tracing::debug!(
+        tracing::info!(
             error = %std::io::Error::last_os_error(),
             "the nonce thread keeps its normal priority"
         );
