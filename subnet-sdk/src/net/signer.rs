@@ -76,7 +76,8 @@ impl Signer {
         let pool = Arc::new(Pool {
             keypair,
             capacity,
-            nonces: Mutex::new(Vec::with_capacity(capacity)),
+            // Room for a typical pool up front; a larger one grows as it fills.
+            nonces: Mutex::new(Vec::with_capacity(capacity.min(4096))),
             process: std::process::id(),
         });
         if capacity > 0 {
