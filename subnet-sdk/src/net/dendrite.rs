@@ -49,7 +49,7 @@ use tokio::task::JoinSet;
 use super::keys::{self, Claim};
 use super::nonce::now_ns;
 use super::pyrepr::float_repr;
-use super::signer::Signer;
+use super::signer::{HotkeySigner, Signer};
 use super::wire::{self, Wire, legacy};
 
 /// One axon to query: who it is, where, and which convention it speaks.
@@ -157,7 +157,6 @@ impl QueryError {
 
 struct Inner {
     signer: Signer,
-    hotkey: Hotkey,
     uuid: String,
     last_nonce: AtomicU64,
     client: Client<HttpConnector, Full<Bytes>>,
@@ -171,7 +170,7 @@ pub struct Dendrite(Arc<Inner>);
 
 impl std::fmt::Debug for Dendrite {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Dendrite({})", self.0.hotkey)
+        write!(f, "Dendrite({})", self.0.signer.hotkey())
     }
 }
 
@@ -209,7 +208,6 @@ impl Dendrite {
             .pool_max_idle_per_host(config.max_idle_per_axon)
             .build(connector);
         Self(Arc::new(Inner {
-            hotkey: Hotkey(keypair.public()),
             signer: Signer::new(keypair, config.prepared_nonces),
             uuid: wire::random_uuid(),
             last_nonce: AtomicU64::new(0),
@@ -220,7 +218,7 @@ impl Dendrite {
 
     /// The dendrite's hotkey.
     pub fn hotkey(&self) -> Hotkey {
-        self.0.hotkey
+        self.0.signer.hotkey()
     }
 
     /// What it signs with; [`Signer::fill`] prepares every nonce before a first fan-out.
@@ -514,7 +512,7 @@ impl Dendrite {
         let claim = wire::response::claim(
             &parts.headers,
             &target.hotkey,
-            &self.0.hotkey,
+            &self.hotkey(),
             &signature,
             &body,
         );

@@ -39,23 +39,46 @@ fn remember(account: &AccountId, key: schnorrkel::PublicKey) {
     keys.insert(account.0, key);
 }
 
+/// A signer's key and signature, parsed; `known` when the key came from the store.
+#[derive(Clone, Copy)]
+struct Parsed {
+    key: schnorrkel::PublicKey,
+    signature: schnorrkel::Signature,
+    known: bool,
+}
+
+impl Parsed {
+    /// `None` when the signature or the key cannot be parsed.
+    fn new(signer: &AccountId, signature: &Signature) -> Option<Self> {
+        let signature = schnorrkel::Signature::from_bytes(&signature.0).ok()?;
+        let (key, known) = match cached(signer) {
+            Some(key) => (key, true),
+            None => (schnorrkel::PublicKey::from_bytes(&signer.0).ok()?, false),
+        };
+        Some(Self {
+            key,
+            signature,
+            known,
+        })
+    }
+
+    /// Checks the signature over `message`, keeping a new key once it has proved itself.
+    fn verify(self, signer: &AccountId, message: &[u8]) -> bool {
+        let good = self
+            .key
+            .verify_simple(SIGNING_CONTEXT, message, &self.signature)
+            .is_ok();
+        if good && !self.known {
+            remember(signer, self.key);
+        }
+        good
+    }
+}
+
 /// Whether `signature` is `signer`'s sr25519 signature over `message` (context `substrate`);
 /// the same answer as [`AccountId::verify`], without decompressing a known key again.
 pub fn verify(signer: &AccountId, message: &[u8], signature: &Signature) -> bool {
-    let Ok(sig) = schnorrkel::Signature::from_bytes(&signature.0) else {
-        return false;
-    };
-    if let Some(key) = cached(signer) {
-        return key.verify_simple(SIGNING_CONTEXT, message, &sig).is_ok();
-    }
-    let Ok(key) = schnorrkel::PublicKey::from_bytes(&signer.0) else {
-        return false;
-    };
-    let good = key.verify_simple(SIGNING_CONTEXT, message, &sig).is_ok();
-    if good {
-        remember(signer, key);
-    }
-    good
+    Parsed::new(signer, signature).is_some_and(|p| p.verify(signer, message))
 }
 
 /// A signature to check: who claims to have signed which message.
@@ -76,16 +99,6 @@ impl Claim {
     }
 }
 
-/// The key of a claim and its parsed signature, or `None` when either cannot be parsed.
-fn parts(claim: &Claim) -> Option<(schnorrkel::PublicKey, schnorrkel::Signature)> {
-    let sig = schnorrkel::Signature::from_bytes(&claim.signature.0).ok()?;
-    let key = match cached(&claim.signer) {
-        Some(key) => key,
-        None => schnorrkel::PublicKey::from_bytes(&claim.signer.0).ok()?,
-    };
-    Some((key, sig))
-}
-
 /// Set when a batch failed; later groups are checked one by one until one whose well-formed
 /// signatures all check.
 static LAST_BATCH_FAILED: AtomicBool = AtomicBool::new(false);
@@ -93,46 +106,51 @@ static LAST_BATCH_FAILED: AtomicBool = AtomicBool::new(false);
 /// Whether each claim's signature checks: the same answers as [`Claim::verify`] on each, for
 /// less work when there are several.
 pub fn verify_all(claims: &[Claim]) -> Vec<bool> {
-    if claims.len() < 2 {
-        return claims.iter().map(Claim::verify).collect();
+    let parsed: Vec<Option<Parsed>> = claims
+        .iter()
+        .map(|c| Parsed::new(&c.signer, &c.signature))
+        .collect();
+    // Claims that do not parse are refused without a check, and never make a batch fail.
+    let well_formed = parsed.iter().flatten().count();
+    let one_by_one = || -> Vec<bool> {
+        claims
+            .iter()
+            .zip(&parsed)
+            .map(|(c, p)| p.is_some_and(|p| p.verify(&c.signer, &c.message)))
+            .collect()
+    };
+    if well_formed < 2 {
+        return one_by_one();
     }
-    let parsed: Vec<_> = claims.iter().map(parts).collect();
     if LAST_BATCH_FAILED.load(Ordering::Relaxed) {
-        let checked: Vec<bool> = claims.iter().map(Claim::verify).collect();
-        // Claims that do not parse never make a batch fail, so they do not count.
-        let well_formed = parsed.iter().filter(|p| p.is_some()).count();
+        let checked = one_by_one();
         let clean = parsed
             .iter()
             .zip(&checked)
             .all(|(p, ok)| p.is_none() || *ok);
-        if well_formed >= 2 && clean {
+        if clean {
             LAST_BATCH_FAILED.store(false, Ordering::Relaxed);
         }
         return checked;
     }
-    let batch: Vec<(usize, schnorrkel::PublicKey, schnorrkel::Signature)> = parsed
+    let batch: Vec<(&Claim, Parsed)> = claims
         .iter()
-        .enumerate()
-        .filter_map(|(i, p)| p.map(|(key, sig)| (i, key, sig)))
+        .zip(&parsed)
+        .filter_map(|(c, p)| Some((c, (*p)?)))
         .collect();
-    let keys: Vec<_> = batch.iter().map(|b| b.1).collect();
-    let sigs: Vec<_> = batch.iter().map(|b| b.2).collect();
+    let keys: Vec<_> = batch.iter().map(|(_, p)| p.key).collect();
+    let sigs: Vec<_> = batch.iter().map(|(_, p)| p.signature).collect();
     let context = schnorrkel::signing_context(SIGNING_CONTEXT);
-    let transcripts = batch.iter().map(|b| context.bytes(&claims[b.0].message));
-    if batch.len() >= 2 {
-        if schnorrkel::verify_batch(transcripts, &sigs, &keys, false).is_ok() {
-            for (i, key, _) in &batch {
-                if cached(&claims[*i].signer).is_none() {
-                    remember(&claims[*i].signer, *key);
-                }
-            }
-            return parsed.iter().map(Option::is_some).collect();
+    let transcripts = batch.iter().map(|(c, _)| context.bytes(&c.message));
+    if schnorrkel::verify_batch(transcripts, &sigs, &keys, false).is_ok() {
+        for (c, p) in batch.iter().filter(|(_, p)| !p.known) {
+            remember(&c.signer, p.key);
         }
-        LAST_BATCH_FAILED.store(true, Ordering::Relaxed);
+        return parsed.iter().map(Option::is_some).collect();
     }
-    // Some signature in the batch is bad (or at most one was well-formed): find which, one
-    // by one.
-    claims.iter().map(Claim::verify).collect()
+    // Some signature in the batch is bad: find which, one by one.
+    LAST_BATCH_FAILED.store(true, Ordering::Relaxed);
+    one_by_one()
 }
 
 #[cfg(test)]

@@ -91,7 +91,6 @@ pub const AXON_PREPARED_NONCES: usize = 64;
 
 pub(crate) struct Shared {
     pub(crate) signer: Signer,
-    pub(crate) hotkey: Hotkey,
     pub(crate) limits: AxonLimits,
     pub(crate) metagraph: watch::Receiver<Metagraph>,
     pub(crate) nonces: NonceStore,
@@ -213,7 +212,6 @@ impl AxonBuilder {
         let hotkey = signer.hotkey();
         let shared = Arc::new(Shared {
             signer,
-            hotkey,
             nonces: NonceStore::new(limits.nonce_capacity, retention),
             in_flight: Gauge::new(limits.max_in_flight),
             per_ip: PerKey::new(limits.per_ip_in_flight),

@@ -19,6 +19,7 @@ use super::stream::{CHUNK_QUEUE, ChunkSink, StreamBody, StreamHandler};
 use crate::net::limits::{GaugeGuard, PerKeyGuard};
 use crate::net::nonce::now_ns;
 use crate::net::pyrepr::{PyValue, float_repr};
+use crate::net::signer::HotkeySigner;
 use crate::net::wire::{self, AuthError, Verified, Wire, legacy};
 
 /// The TCP peer of a request, put in its extensions by the accept loop.
@@ -225,7 +226,7 @@ async fn authenticate_and_run(
     // The Synapse protocol signs headers only: check them before reading any body.
     let early = match wire {
         Wire::Synapse => Some(
-            legacy::verify(headers, &shared.hotkey, max_timeout)
+            legacy::verify(headers, &shared.signer.hotkey(), max_timeout)
                 .map_err(|e| Rejection::auth(&e))?,
         ),
         Wire::BtAuth | Wire::Epistula => None,
@@ -254,10 +255,14 @@ async fn authenticate_and_run(
     let verified = match early {
         Some(v) => v,
         None => match wire {
-            Wire::BtAuth => {
-                wire::btauth::verify(&parts.headers, &method, &target, &body, &shared.hotkey)
-            }
-            _ => wire::epistula::verify(&parts.headers, &body, &shared.hotkey),
+            Wire::BtAuth => wire::btauth::verify(
+                &parts.headers,
+                &method,
+                &target,
+                &body,
+                &shared.signer.hotkey(),
+            ),
+            _ => wire::epistula::verify(&parts.headers, &body, &shared.signer.hotkey()),
         }
         .map_err(|e| Rejection::auth(&e))?,
     };
@@ -325,9 +330,12 @@ async fn authenticate_and_run(
         }
         Reply::Json(value) => {
             let bytes: Bytes = match wire {
-                Wire::Synapse => {
-                    legacy::success_body(&request_body, value, &shared.hotkey, received.elapsed())
-                }
+                Wire::Synapse => legacy::success_body(
+                    &request_body,
+                    value,
+                    &shared.signer.hotkey(),
+                    received.elapsed(),
+                ),
                 Wire::BtAuth | Wire::Epistula => serde_json::to_vec(&value).unwrap_or_default(),
             }
             .into();
