@@ -108,15 +108,16 @@ fn args() -> Args {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < argv.len() {
-        let value = argv.get(i + 1).cloned().unwrap_or_default();
-        match argv[i].as_str() {
-            "--concurrency" => a.concurrency = value.parse().expect("--concurrency N"),
-            "--seconds" => a.seconds = value.parse().expect("--seconds S"),
-            "--per-worker" => a.per_worker = value.parse().expect("--per-worker N"),
-            "--slices" => a.slices = value.parse::<usize>().expect("--slices N").max(1),
-            "--fanout" => a.fanout = value.parse().expect("--fanout N"),
-            "--rounds" => a.rounds = value.parse::<u32>().expect("--rounds N").max(1),
-            "--delay-ms" => a.delay = Duration::from_millis(value.parse().expect("--delay-ms N")),
+        let flag = argv[i].as_str();
+        let value = argv.get(i + 1).map_or("", String::as_str);
+        match flag {
+            "--concurrency" => a.concurrency = number(flag, value),
+            "--seconds" => a.seconds = number(flag, value),
+            "--per-worker" => a.per_worker = number(flag, value),
+            "--slices" => a.slices = number::<usize>(flag, value).max(1),
+            "--fanout" => a.fanout = number::<usize>(flag, value).max(1),
+            "--rounds" => a.rounds = number::<u32>(flag, value).max(1),
+            "--delay-ms" => a.delay = Duration::from_millis(number(flag, value)),
             "--skip-python" => {
                 a.skip_python = true;
                 i += 1;
@@ -126,14 +127,23 @@ fn args() -> Args {
                 println!("{USAGE}");
                 std::process::exit(0);
             }
-            other => {
-                eprintln!("unknown argument {other}\n\n{USAGE}");
-                std::process::exit(2);
-            }
+            other => usage_error(&format!("unknown argument {other}")),
         }
         i += 2;
     }
     a
+}
+
+/// The value of `flag`, or the usage and exit code 2.
+fn number<T: std::str::FromStr>(flag: &str, value: &str) -> T {
+    value
+        .parse()
+        .unwrap_or_else(|_| usage_error(&format!("{flag} needs a number, got `{value}`")))
+}
+
+fn usage_error(message: &str) -> ! {
+    eprintln!("{message}\n\n{USAGE}");
+    std::process::exit(2);
 }
 
 fn metagraph(members: &[Hotkey]) -> Metagraph {
