@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use subforge_core::identity::Keypair;
 use subforge_core::{Balance, Hotkey, NetUid, Uid};
-use subforge_sdk::chain::{Call, Chain, Extrinsic, Hyperparameter, LocalChain};
+use subforge_sdk::chain::local::{Call, Extrinsic};
+use subforge_sdk::chain::{Chain, Hyperparameter, LocalChain, LocalChainApi};
 
 const UIDS: u16 = 256;
 const VALIDATORS: u16 = 64;

@@ -20,7 +20,8 @@ use subforge_core::{Balance, Block, Hotkey, Metagraph, NetUid, Uid};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::chain::{Call, Chain, ChainError, Extrinsic, H256, Hyperparameter, LocalChain};
+use crate::chain::local::{Call, Extrinsic};
+use crate::chain::{Chain, ChainError, H256, Hyperparameter, LocalChain, LocalChainApi};
 use crate::neuron::{Miner, MinerConfig, NeuronError, RunningMiner, ValidatorConfig};
 use crate::registry::{MinerSpec, Registry, ScorerChoice, SubnetError, SubnetKind};
 use crate::wallet::{Wallet, WalletError};

@@ -205,11 +205,11 @@ fn encrypted_coldkeys_take_the_password_from_the_environment() {
 fn bad_chain_addresses_are_one_line_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let out = subforge(tmp.path(), &["subnet", "list", "--chain", "ftp://x"], &[]);
-    fails_with(&out, "expected ws://HOST:PORT or local:DIR");
+    fails_with(&out, "expected finney, test, archive, local, latent-lite");
     let out = subforge(
         tmp.path(),
         &["subnet", "list", "--chain", "ws://127.0.0.1:1"],
         &[],
     );
-    fails_with(&out, "cannot reach the node");
+    fails_with(&out, "cannot reach the chain ws://127.0.0.1:1");
 }

@@ -372,7 +372,7 @@ async fn bad_setups_get_one_clear_line() {
 
         let err = run(base(cmd, "stranger", &closed));
         assert!(
-            err.contains("cannot reach the node"),
+            err.contains("cannot reach the chain"),
             "{cmd}, unreachable chain: {err}"
         );
 

@@ -406,6 +406,15 @@ pub enum ChainError {
         current: u64,
     },
 
+    /// The subnet has no such mechanism (sub-subnet).
+    #[error("subnet {netuid} has no mechanism {mechanism}")]
+    MechanismNotExists {
+        /// The subnet.
+        netuid: NetUid,
+        /// The mechanism asked for.
+        mechanism: u8,
+    },
+
     // ---- reading ---------------------------------------------------------------------------
     /// No block with this number exists (yet).
     #[error("block {block} does not exist")]
@@ -429,6 +438,41 @@ pub enum ChainError {
         /// The message.
         message: String,
     },
+    /// The node's answer could not be read as what it should be.
+    #[error("cannot read {what} from the chain: {reason}")]
+    Decode {
+        /// What was being read.
+        what: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The chain refused the transaction before inclusion for a reason of its own (the node
+    /// rejected it as invalid); nothing changed.
+    #[error("the chain refused the transaction: {reason}")]
+    InvalidTransaction {
+        /// The node's words.
+        reason: String,
+    },
+    /// The transaction was included but failed with an error we have no variant for.
+    #[error("the chain rejected the call: {pallet}::{name}")]
+    Dispatch {
+        /// The pallet that failed it.
+        pallet: String,
+        /// The pallet's error name.
+        name: String,
+    },
+    /// The connection broke after a transaction was sent: it may or may not be on chain.
+    #[error("{reason}")]
+    OutcomeUnknown {
+        /// What happened.
+        reason: String,
+    },
+    /// This chain (or its runtime version) does not offer what was asked.
+    #[error("this chain does not support {what}")]
+    Unsupported {
+        /// What was asked.
+        what: String,
+    },
     /// The state store failed; the block was not committed.
     #[error("state store: {message}")]
     Store {
@@ -438,6 +482,12 @@ pub enum ChainError {
     /// The chain was shut down.
     #[error("the chain was shut down")]
     Closed,
+    /// The operating system gave no randomness (for a salt or a signature nonce).
+    #[error("no randomness from the operating system: {message}")]
+    NoRandomness {
+        /// What failed.
+        message: String,
+    },
 }
 
 impl ChainError {
@@ -452,6 +502,7 @@ impl ChainError {
                 | Self::ExtrinsicTooLarge { .. }
                 | Self::MalformedExtrinsic { .. }
                 | Self::PoolFull { .. }
+                | Self::InvalidTransaction { .. }
         )
     }
 
@@ -459,8 +510,25 @@ impl ChainError {
     pub fn is_transport(&self) -> bool {
         matches!(
             self,
-            Self::Connection { .. } | Self::Rpc { .. } | Self::Store { .. } | Self::Closed
+            Self::Connection { .. }
+                | Self::Rpc { .. }
+                | Self::Store { .. }
+                | Self::Closed
+                | Self::Decode { .. }
+                | Self::OutcomeUnknown { .. }
         )
+    }
+
+    /// The first block at which trying again can succeed, for rate limits that say so.
+    pub fn retry_at(&self) -> Option<Block> {
+        match self {
+            Self::SettingWeightsTooFast { last, limit, .. }
+            | Self::CommittingWeightsTooFast { last, limit, .. }
+            | Self::ServingRateLimitExceeded { last, limit, .. } => {
+                Some(last.saturating_add(*limit))
+            }
+            _ => None,
+        }
     }
 
     /// The variant's name, e.g. `"SettingWeightsTooFast"`.

@@ -1,273 +1,128 @@
-//! What the chain reports: blocks, receipts, events, subnets, accounts and stake.
+//! What every chain reports and accepts: new blocks, inclusions, subnets, stake, and weights
+//! with the chain's way of taking them (set at once, or committed and revealed).
 
 use serde::{Deserialize, Serialize};
 use subforge_core::identity::AccountId;
-use subforge_core::{Balance, Block, Coldkey, Hotkey, NetUid, Uid};
+use subforge_core::{Balance, Block, Coldkey, Hotkey, NetUid};
 
-use super::codec::{Decode, DecodeError, Encode, Input, struct_codec};
-use super::error::ChainError;
-use super::extrinsic::{Extrinsic, H256, Hyperparameter};
+use super::hash::H256;
 
-/// A block header: what the digest chain links.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Header {
+/// A block as the chain announces it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockRef {
     /// The block number (genesis is 0).
     pub number: Block,
-    /// The previous header's hash (zero for genesis).
-    pub parent_hash: H256,
-    /// blake2b-256 over the canonical encoding of the whole state after this block.
-    pub state_digest: H256,
-    /// blake2b-256 over the hashes of the block's extrinsics, in order.
-    pub extrinsics_root: H256,
-}
-
-struct_codec!(Header {
-    number,
-    parent_hash,
-    state_digest,
-    extrinsics_root
-});
-
-impl Header {
-    /// The block hash: blake2b-256 of the header's encoding.
-    pub fn hash(&self) -> H256 {
-        H256::of(&self.encode())
-    }
-}
-
-/// When an event happened within a block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    /// Before the extrinsics: emission, registration prices, epochs.
-    Initialization,
-    /// During the extrinsic at this index.
-    Extrinsic(u32),
-}
-
-/// Something the chain did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum Event {
-    /// Free balance moved.
-    Transfer {
-        /// Payer.
-        from: AccountId,
-        /// Recipient.
-        to: AccountId,
-        /// Amount.
-        amount: Balance,
-    },
-    /// A subnet was created.
-    SubnetCreated {
-        /// Its netuid.
-        netuid: NetUid,
-        /// Owner coldkey.
-        owner: Coldkey,
-        /// Owner hotkey (uid 0).
-        hotkey: Hotkey,
-        /// The balance locked.
-        lock: Balance,
-    },
-    /// A hotkey took a uid by burning the registration price.
-    NeuronRegistered {
-        /// The subnet.
-        netuid: NetUid,
-        /// The uid.
-        uid: Uid,
-        /// The hotkey.
-        hotkey: Hotkey,
-        /// The price burned.
-        burn: Balance,
-        /// The hotkey pruned to make room, if the subnet was full.
-        replaced: Option<Hotkey>,
-    },
-    /// An axon record was published.
-    AxonServed {
-        /// The subnet.
-        netuid: NetUid,
-        /// The hotkey.
-        hotkey: Hotkey,
-    },
-    /// Stake was added.
-    StakeAdded {
-        /// Who staked.
-        coldkey: Coldkey,
-        /// On which hotkey.
-        hotkey: Hotkey,
-        /// On which subnet.
-        netuid: NetUid,
-        /// How much.
-        amount: Balance,
-    },
-    /// Stake was removed.
-    StakeRemoved {
-        /// Who unstaked.
-        coldkey: Coldkey,
-        /// From which hotkey.
-        hotkey: Hotkey,
-        /// On which subnet.
-        netuid: NetUid,
-        /// How much.
-        amount: Balance,
-    },
-    /// Weights were stored (set directly or revealed).
-    WeightsSet {
-        /// The subnet.
-        netuid: NetUid,
-        /// The setter's uid.
-        uid: Uid,
-    },
-    /// A weights commit was stored.
-    WeightsCommitted {
-        /// The subnet.
-        netuid: NetUid,
-        /// The committer.
-        hotkey: Hotkey,
-        /// The hash.
-        commit_hash: H256,
-    },
-    /// Unrevealed commits passed their reveal epoch and were dropped.
-    CommitsExpired {
-        /// The subnet.
-        netuid: NetUid,
-        /// The committer.
-        hotkey: Hotkey,
-        /// How many.
-        count: u32,
-    },
-    /// A hyperparameter changed.
-    HyperparameterSet {
-        /// The subnet.
-        netuid: NetUid,
-        /// Which.
-        name: Hyperparameter,
-        /// The new value.
-        value: i64,
-    },
-    /// A subnet's epoch ran and paid its emission as stake.
-    EpochRun {
-        /// The subnet.
-        netuid: NetUid,
-        /// The subnet's epoch counter after this epoch.
-        epoch: u64,
-        /// Paid to miners (incentive).
-        incentive: Balance,
-        /// Paid to validators and their nominators (dividends).
-        dividends: Balance,
-        /// Paid to the owner (owner cut).
-        owner_cut: Balance,
-        /// Recycled: the owner's own incentive and rounding dust.
-        recycled: Balance,
-    },
-    /// An epoch could not run (its input was inconsistent); the pending emission carries over.
-    EpochSkipped {
-        /// The subnet.
-        netuid: NetUid,
-        /// Why.
-        reason: String,
-    },
-}
-
-/// An event with the phase it happened in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EventRecord {
-    /// When.
-    pub phase: Phase,
-    /// What.
-    pub event: Event,
-}
-
-/// Everything about one block: header, extrinsics, each extrinsic's outcome, events.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BlockRecord {
-    /// The header.
-    pub header: Header,
-    /// The header's hash.
+    /// The block's hash.
     pub hash: H256,
-    /// The included extrinsics, in order.
-    pub extrinsics: Vec<Extrinsic>,
-    /// Each extrinsic's outcome: `None` for success, else the rule it broke.
-    pub outcomes: Vec<Option<ChainError>>,
-    /// The events, in order.
-    pub events: Vec<EventRecord>,
 }
 
-impl BlockRecord {
-    /// The receipt of the extrinsic at `index`.
-    pub fn receipt(&self, index: usize) -> Option<Receipt> {
-        let xt = self.extrinsics.get(index)?;
-        let phase = Phase::Extrinsic(u32::try_from(index).ok()?);
-        Some(Receipt {
-            extrinsic: xt.hash(),
-            block: self.header.number,
-            block_hash: self.hash,
-            index: index as u32,
-            error: self.outcomes.get(index).cloned().flatten(),
-            events: self
-                .events
-                .iter()
-                .filter(|e| e.phase == phase)
-                .map(|e| e.event.clone())
-                .collect(),
-        })
-    }
-}
-
-/// Encoded for the store: the header and extrinsics in the canonical encoding, outcomes and
-/// events as JSON (they are not hashed).
-impl Encode for BlockRecord {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.header.encode_to(out);
-        self.extrinsics.encode_to(out);
-        let tail = serde_json::to_string(&(&self.outcomes, &self.events)).unwrap_or_default();
-        tail.encode_to(out);
-    }
-}
-
-impl Decode for BlockRecord {
-    fn decode_from(input: &mut Input<'_>) -> Result<Self, DecodeError> {
-        let header = Header::decode_from(input)?;
-        let extrinsics = Vec::<Extrinsic>::decode_from(input)?;
-        let tail = String::decode_from(input)?;
-        let (outcomes, events): (Vec<Option<ChainError>>, Vec<EventRecord>) =
-            serde_json::from_str(&tail)
-                .map_err(|_| DecodeError::InvalidValue("block outcomes and events"))?;
-        Ok(Self {
-            hash: header.hash(),
-            header,
-            extrinsics,
-            outcomes,
-            events,
-        })
-    }
-}
-
-/// Where an extrinsic landed and how it went.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Receipt {
-    /// The extrinsic's hash.
+/// Where a submitted extrinsic was included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inclusion {
+    /// The extrinsic's hash (blake2b-256 of its encoding).
     pub extrinsic: H256,
     /// The block that included it.
     pub block: Block,
     /// That block's hash.
     pub block_hash: H256,
-    /// Its index in the block.
-    pub index: u32,
-    /// `None` if it succeeded, else the rule it broke (it changed nothing but the nonce).
-    pub error: Option<ChainError>,
-    /// The events it emitted.
-    pub events: Vec<Event>,
 }
 
-impl Receipt {
-    /// The receipt if the extrinsic succeeded, else its error.
-    pub fn into_result(self) -> Result<Self, ChainError> {
-        match self.error {
-            Some(e) => Err(e),
-            None => Ok(self),
+/// A sub-subnet of a subnet, with weights and incentive of its own; `0` is the main one.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct MechanismId(pub u8);
+
+/// A validator's weights as they go on chain: parallel uids and u16 values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Weights {
+    /// Target uids.
+    pub uids: Vec<u16>,
+    /// Weight per uid (the chain normalises them).
+    pub values: Vec<u16>,
+    /// The validator software's version; the subnet may require a minimum.
+    pub version_key: u64,
+    /// The mechanism the weights are for (default: the main one).
+    pub mechanism: MechanismId,
+}
+
+impl Weights {
+    /// Weights for the main mechanism.
+    pub fn new(uids: Vec<u16>, values: Vec<u16>, version_key: u64) -> Self {
+        Self {
+            uids,
+            values,
+            version_key,
+            mechanism: MechanismId::default(),
         }
     }
+}
+
+/// What the chain did with weights: stored them, or took a commit to reveal later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WeightsOutcome {
+    /// The weights are on chain.
+    Set(Inclusion),
+    /// The subnet uses commit-reveal: a commit was included and the weights become visible at
+    /// the reveal.
+    Committed {
+        /// Where the commit was included.
+        inclusion: Inclusion,
+        /// Who reveals, and when.
+        reveal: Reveal,
+    },
+}
+
+impl WeightsOutcome {
+    /// Where the extrinsic was included.
+    pub fn inclusion(&self) -> &Inclusion {
+        match self {
+            Self::Set(i) | Self::Committed { inclusion: i, .. } => i,
+        }
+    }
+}
+
+/// How committed weights get revealed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reveal {
+    /// The chain reveals them itself (drand timelock): nothing is left to do.
+    Automatic {
+        /// The drand round whose signature decrypts the commit.
+        round: u64,
+        /// The block the chain is expected to reveal at.
+        expected_block: Block,
+    },
+    /// The validator must reveal them with [`super::Chain::reveal_weights`]; keep this until
+    /// then (it survives restarts as JSON).
+    Manual(PendingReveal),
+}
+
+/// A hash commit waiting to be revealed: what the reveal must repeat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingReveal {
+    /// The block the commit was included in.
+    pub commit_block: Block,
+    /// The weights committed.
+    pub uids: Vec<u16>,
+    /// Weight per uid.
+    pub values: Vec<u16>,
+    /// The salt hashed into the commit.
+    pub salt: Vec<u16>,
+    /// The version key hashed into the commit.
+    pub version_key: u64,
+}
+
+/// Where a commit stands when its reveal is asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RevealStatus {
+    /// The reveal window has not opened; ask again at `retry_at`.
+    NotYet {
+        /// The first block the reveal may be accepted in.
+        retry_at: Block,
+    },
+    /// The weights were revealed.
+    Revealed(Inclusion),
 }
 
 /// A subnet as listed by `subnets()`.
@@ -314,27 +169,24 @@ pub struct StakeInfo {
     pub stake: Balance,
 }
 
-/// An account's free balance and nonce.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccountInfo {
-    /// Free balance.
-    pub free: Balance,
-    /// Extrinsics included so far.
-    pub nonce: u64,
-}
-
 /// Chain-wide figures.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChainInfo {
+    /// What the chain calls itself (`system_chain`): `subforge-local`, `Bittensor`, ...
+    #[serde(default)]
+    pub name: String,
+    /// The runtime's version, on chains that upgrade their runtime.
+    #[serde(default)]
+    pub spec_version: Option<u32>,
     /// The genesis block's hash: extrinsics are signed for it.
     pub genesis_hash: H256,
-    /// The best (latest committed) block.
+    /// The best (latest) block.
     pub best_block: Block,
     /// The best block's hash.
     pub best_hash: H256,
     /// TAO in existence, in rao.
     pub total_issuance: Balance,
-    /// What the next block mints.
+    /// What a block mints.
     pub block_emission: Balance,
     /// What creating a subnet locks now.
     pub subnet_lock_cost: Balance,

@@ -3,58 +3,53 @@
 use std::io::IsTerminal;
 use std::sync::Arc;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, anyhow};
 use clap::Args;
 use subforge_core::identity::Keypair;
 use subforge_core::{Coldkey, Hotkey};
 use zeroize::Zeroizing;
 
 use super::GlobalOpts;
-use crate::chain::{Chain, LocalChain, NodeClient};
+use crate::chain::{Chain, ChainTarget};
 use crate::wallet::{self, Wallet, WalletError};
 
 /// Which chain a command talks to.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct ChainOpts {
-    /// `ws://HOST:PORT` of a `subforge node`, or `local:DIR` to open a chain folder directly
-    /// (each extrinsic then makes a block at once).
+    /// The chain: `finney`, `test` or `archive` (the Bittensor networks), `local` (a node on
+    /// 127.0.0.1:9944: `subforge node` or a subtensor node), `ws://HOST:PORT` or
+    /// `wss://HOST:PORT` of any node (several, comma-separated, are tried in turn), or
+    /// `local:DIR` to open a local chain folder directly (each extrinsic then makes a block).
     #[arg(
         long,
         global = true,
-        env = "SUBFORGE_CHAIN",
-        default_value = "ws://127.0.0.1:9944",
-        value_name = "URL"
+        env = crate::chain::ENV_CHAIN,
+        default_value = "local",
+        value_name = "CHAIN"
     )]
     pub(crate) chain: String,
 }
 
 impl ChainOpts {
+    /// The chain named by `--chain` (parsed here, not by the argument parser, so a bad name is
+    /// one line of error like every other).
+    pub(crate) fn target(&self) -> anyhow::Result<ChainTarget> {
+        Ok(self.chain.parse()?)
+    }
+
     /// Connects to the chain.
     pub(crate) async fn connect(&self) -> anyhow::Result<Arc<dyn Chain>> {
-        if let Some(dir) = self.chain.strip_prefix("local:") {
-            let chain = LocalChain::builder()
-                .path(dir)
-                .dev()
-                .instant()
-                .open()
-                .map_err(|e| {
-                    anyhow!(
-                        "cannot open the chain in {dir}: {e} (if `subforge node` is running on \
-                         it, pass --chain ws://127.0.0.1:9944 instead)"
-                    )
-                })?;
-            return Ok(Arc::new(chain));
-        }
-        if self.chain.starts_with("ws://") || self.chain.starts_with("wss://") {
-            let client = NodeClient::connect(&self.chain)
-                .await
-                .with_context(|| format!("cannot reach the node at {}", self.chain))?;
-            return Ok(Arc::new(client));
-        }
-        bail!(
-            "--chain `{}`: expected ws://HOST:PORT or local:DIR",
-            self.chain
-        )
+        let target = self.target()?;
+        crate::chain::connect(&target)
+            .await
+            .map_err(|e| match &target {
+                ChainTarget::Folder(dir) => anyhow!(
+                    "cannot open the chain in {}: {e} (if `subforge node` is running on it, pass \
+                 --chain ws://127.0.0.1:9944 instead)",
+                    dir.display()
+                ),
+                target => anyhow!("cannot reach the chain {target}: {e}"),
+            })
     }
 }
 

@@ -74,7 +74,7 @@ pub(crate) fn run(args: StakeArgs, global: &GlobalOpts) -> anyhow::Result<()> {
             }
             StakeCommand::Show { wallet, json } => {
                 let coldkey = wallet.coldkeypub(global)?;
-                let free = chain.account(&coldkey.0).await?.free;
+                let free = chain.balance(&coldkey.0).await?;
                 let stakes = chain.stakes(&coldkey).await?;
                 if json {
                     let out = serde_json::json!({

@@ -27,7 +27,7 @@ pub(crate) fn run(args: TransferArgs, global: &GlobalOpts) -> anyhow::Result<()>
         let chain = args.chain.connect().await?;
         let coldkey = args.wallet.coldkey(global)?;
         let receipt = chain.transfer(&coldkey, &args.dest, args.amount).await?;
-        let left = chain.account(&coldkey.public()).await?.free;
+        let left = chain.balance(&coldkey.public()).await?;
         println!(
             "sent {} to {} in block {}; balance now {left}",
             args.amount, args.dest, receipt.block

@@ -16,5 +16,5 @@ pub use error::NeuronError;
 pub use miner::{Miner, MinerConfig, RunningMiner, version_as_int};
 pub use scores::Scores;
 pub use signal::shutdown_signal;
-pub use state::{PendingReveal, StateError, ValidatorState, WeightsRecord};
+pub use state::{StateError, ValidatorState, WeightsRecord};
 pub use validator::{StepReport, Validator, ValidatorConfig, WeightsAction};

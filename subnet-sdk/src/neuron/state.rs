@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use subforge_core::{Block, Hotkey, NetUid};
 
 use super::scores::Scores;
+use crate::chain::PendingReveal;
 
 /// The version of the state file's layout.
 const STATE_VERSION: u32 = 1;
@@ -26,23 +27,6 @@ pub struct WeightsRecord {
     pub values: Vec<u16>,
 }
 
-/// A commit waiting for its reveal window.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingReveal {
-    /// The block the commit was included in.
-    pub commit_block: Block,
-    /// The subnet's epoch index at that block.
-    pub commit_epoch: u64,
-    /// Target uids.
-    pub uids: Vec<u16>,
-    /// Weight per uid.
-    pub values: Vec<u16>,
-    /// The salt hashed into the commit.
-    pub salt: Vec<u16>,
-    /// The version key hashed into the commit.
-    pub version_key: u64,
-}
-
 /// Everything a validator restores after a restart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ValidatorState {
@@ -57,7 +41,7 @@ pub struct ValidatorState {
     pub scores: Scores,
     /// The last weights set (or revealed).
     pub last_weights: Option<WeightsRecord>,
-    /// A commit not yet revealed.
+    /// A commit the validator has yet to reveal (chains that reveal by themselves leave none).
     pub pending_reveal: Option<PendingReveal>,
 }
 

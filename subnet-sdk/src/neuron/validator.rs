@@ -1,7 +1,8 @@
 //! The validator runtime: each step syncs the metagraph, picks serving miners, makes a
 //! challenge, queries the miners, scores the answers and folds the scores into a moving
-//! average; once per tempo it turns the averages into weights and puts them on chain (through
-//! commit-reveal when the subnet asks for it). Its state survives restarts.
+//! average; once per tempo it turns the averages into weights and puts them on chain (the
+//! chain decides whether they are set or committed, and says when a commit it leaves to the
+//! validator may be revealed). Its state survives restarts.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -18,12 +19,11 @@ use subforge_core::{
 };
 
 use super::error::NeuronError;
-use super::state::{PendingReveal, ValidatorState, WeightsRecord};
-use crate::chain::{Chain, ChainError, weights_commit_hash};
+use super::state::{ValidatorState, WeightsRecord};
+use crate::chain::{
+    Chain, ChainError, PendingReveal, Reveal, RevealStatus, Weights, WeightsOutcome,
+};
 use crate::net::{Dendrite, Target, Wire};
-
-/// Salt words hashed into a weights commit.
-const SALT_WORDS: usize = 8;
 
 /// How a validator runs.
 #[derive(Debug, Clone)]
@@ -75,7 +75,12 @@ pub enum WeightsAction {
     /// Weights were set directly.
     Set(WeightsRecord),
     /// A commit of these weights was included.
-    Committed(PendingReveal),
+    Committed {
+        /// The weights and the commit's block.
+        record: WeightsRecord,
+        /// Who reveals them, and when.
+        reveal: Reveal,
+    },
     /// Committed weights were revealed.
     Revealed(WeightsRecord),
 }
@@ -305,7 +310,8 @@ impl<T: Task> Validator<T> {
         Ok(weights::quantize(&w))
     }
 
-    /// Sets, commits or reveals weights when due.
+    /// Sets or commits weights when due, or reveals a commit the chain left to the validator.
+    /// Whether weights are set at once or committed is the chain's decision.
     async fn weights(
         &mut self,
         metagraph: &Metagraph,
@@ -315,9 +321,7 @@ impl<T: Task> Validator<T> {
         if block < self.weights_backoff_until {
             return Ok(None);
         }
-        if hp.commit_reveal_weights_enabled
-            && let Some(pending) = self.state.pending_reveal.clone()
-        {
+        if let Some(pending) = self.state.pending_reveal.clone() {
             return self.reveal(pending).await;
         }
         let interval = self
@@ -338,120 +342,74 @@ impl<T: Task> Validator<T> {
         if uids.is_empty() {
             return Ok(None);
         }
-        let netuid = self.config.netuid;
-        let uid_list: Vec<Uid> = uids.iter().map(|&u| Uid(u)).collect();
-        let result = if hp.commit_reveal_weights_enabled {
-            let mut salt = vec![0u16; SALT_WORDS];
-            let mut rng = Seed(mix(self.seed_base ^ block.get() ^ 0x00c0_ffee)).rng();
-            salt.iter_mut().for_each(|s| *s = rng.next_u32() as u16);
-            let hash = weights_commit_hash(
-                &self.me,
-                netuid,
-                &uid_list,
-                &values,
-                &salt,
-                self.config.version_key,
-            );
-            match self.chain.commit_weights(&self.hotkey, netuid, hash).await {
-                Ok(receipt) => {
-                    let subnet = self.chain.subnet(netuid).await?;
-                    // The commit belongs to the epoch current at its block; an epoch that ran
-                    // since then has already moved the index on.
-                    let commit_epoch = if subnet.last_epoch_block > receipt.block {
-                        subnet.epoch_index.saturating_sub(1)
-                    } else {
-                        subnet.epoch_index
-                    };
-                    let pending = PendingReveal {
-                        commit_block: receipt.block,
-                        commit_epoch,
-                        uids,
-                        values,
-                        salt,
-                        version_key: self.config.version_key,
-                    };
-                    self.state.pending_reveal = Some(pending.clone());
-                    self.state.last_weights = Some(WeightsRecord {
-                        block: receipt.block,
-                        uids: pending.uids.clone(),
-                        values: pending.values.clone(),
-                    });
-                    tracing::info!(block = %receipt.block, epoch = commit_epoch, "weights committed");
-                    Ok(Some(WeightsAction::Committed(pending)))
-                }
-                Err(e) => Err(e),
-            }
-        } else {
-            match self
-                .chain
-                .set_weights(
-                    &self.hotkey,
-                    netuid,
-                    &uid_list,
-                    &values,
-                    self.config.version_key,
-                )
-                .await
-            {
-                Ok(receipt) => {
-                    let record = WeightsRecord {
-                        block: receipt.block,
-                        uids,
-                        values,
-                    };
-                    self.state.last_weights = Some(record.clone());
-                    tracing::info!(block = %receipt.block, weights = record.uids.len(), "weights set");
-                    Ok(Some(WeightsAction::Set(record)))
-                }
-                Err(e) => Err(e),
-            }
+        let weights = Weights::new(uids, values, self.config.version_key);
+        let outcome = match self
+            .chain
+            .set_weights(&self.hotkey, self.config.netuid, &weights)
+            .await
+        {
+            Ok(outcome) => outcome,
+            Err(e) => return self.refused(e, block, interval),
         };
-        result.or_else(|e| self.refused(e, block, interval))
+        let record = WeightsRecord {
+            block: outcome.inclusion().block,
+            uids: weights.uids,
+            values: weights.values,
+        };
+        self.state.last_weights = Some(record.clone());
+        Ok(Some(match outcome {
+            WeightsOutcome::Set(_) => {
+                tracing::info!(block = %record.block, weights = record.uids.len(), "weights set");
+                WeightsAction::Set(record)
+            }
+            WeightsOutcome::Committed { reveal, .. } => {
+                match &reveal {
+                    Reveal::Manual(pending) => {
+                        self.state.pending_reveal = Some(pending.clone());
+                        tracing::info!(block = %record.block, "weights committed; the reveal is ours");
+                    }
+                    Reveal::Automatic {
+                        round,
+                        expected_block,
+                    } => {
+                        tracing::info!(
+                            block = %record.block,
+                            drand_round = round,
+                            reveal_at = %expected_block,
+                            "weights committed; the chain reveals them"
+                        );
+                    }
+                }
+                WeightsAction::Committed { record, reveal }
+            }
+        }))
     }
 
-    /// Reveals a pending commit once its reveal epoch has come.
+    /// Reveals the pending commit once the chain accepts it.
     async fn reveal(
         &mut self,
         pending: PendingReveal,
     ) -> Result<Option<WeightsAction>, NeuronError> {
-        let netuid = self.config.netuid;
-        let subnet = self.chain.subnet(netuid).await?;
-        let hp = self.chain.hyperparameters(netuid).await?;
-        if subnet.epoch_index < pending.commit_epoch.saturating_add(hp.commit_reveal_period) {
-            return Ok(None);
-        }
-        let uids: Vec<Uid> = pending.uids.iter().map(|&u| Uid(u)).collect();
-        let result = self
+        match self
             .chain
-            .reveal_weights(
-                &self.hotkey,
-                netuid,
-                &uids,
-                &pending.values,
-                &pending.salt,
-                pending.version_key,
-            )
-            .await;
-        match result {
-            Ok(receipt) => {
+            .reveal_weights(&self.hotkey, self.config.netuid, &pending)
+            .await
+        {
+            Ok(RevealStatus::NotYet { retry_at }) => {
+                self.weights_backoff_until = retry_at;
+                Ok(None)
+            }
+            Ok(RevealStatus::Revealed(inclusion)) => {
                 self.state.pending_reveal = None;
                 let record = WeightsRecord {
-                    block: receipt.block,
+                    block: inclusion.block,
                     uids: pending.uids,
                     values: pending.values,
                 };
-                tracing::info!(block = %receipt.block, weights = record.uids.len(), "weights revealed");
+                tracing::info!(block = %record.block, weights = record.uids.len(), "weights revealed");
                 Ok(Some(WeightsAction::Revealed(record)))
             }
-            Err(ChainError::RevealTooEarly { reveal_epoch, .. }) => {
-                // The commit's epoch was one later than estimated: wait for the chain's word.
-                let period = hp.commit_reveal_period;
-                if let Some(p) = self.state.pending_reveal.as_mut() {
-                    p.commit_epoch = reveal_epoch.saturating_sub(period);
-                }
-                Ok(None)
-            }
-            Err(e) if e.is_refusal() || matches!(e, ChainError::Connection { .. }) => Err(e.into()),
+            Err(e) if e.is_refusal() || e.is_transport() => Err(e.into()),
             Err(e) => {
                 tracing::warn!(error = %e, "the pending commit cannot be revealed; dropping it");
                 self.state.pending_reveal = None;

@@ -2,10 +2,9 @@
 //! read back, and failed calls that change nothing but the nonce.
 
 use subforge_core::{Balance, Block, NetUid, Signature, Uid};
-use subforge_sdk::chain::codec::{Decode, Encode};
-use subforge_sdk::chain::{
-    Call, Chain, ChainError, Event, Extrinsic, H256, LocalChain, MAX_EXTRINSIC_SIZE, Phase,
-};
+use subforge_sdk::chain::local::codec::{Decode, Encode};
+use subforge_sdk::chain::local::{Call, Event, Extrinsic, MAX_EXTRINSIC_SIZE, Phase};
+use subforge_sdk::chain::{Chain, ChainError, H256, LocalChain};
 
 use super::chain_support::*;
 

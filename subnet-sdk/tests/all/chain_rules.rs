@@ -3,12 +3,11 @@
 use subforge_core::chain::AxonInfo;
 use subforge_core::consensus::block_emission;
 use subforge_core::{Balance, Block, Coldkey, Hyperparameters, NetUid, Uid};
+use subforge_sdk::chain::local::Event;
 use subforge_sdk::chain::local::rules::{
     BURN_INCREASE_MULT_Q32, DEFAULT_TAKE, MIN_LOCK, OWNER_CUT, burn_decay_factor_q32,
 };
-use subforge_sdk::chain::{
-    Chain, Event, GenesisConfig, Hyperparameter, LocalChain, weights_commit_hash,
-};
+use subforge_sdk::chain::{Chain, GenesisConfig, Hyperparameter, LocalChain, weights_commit_hash};
 
 use super::chain_support::*;
 
@@ -339,8 +338,7 @@ async fn give_emission(chain: &LocalChain, netuid: NetUid, miner: Uid) {
         .await
         .unwrap();
     run_epoch(chain, netuid).await;
-    chain
-        .set_weights(&owner, netuid, &[miner], &[65535], 0)
+    set_weights_call(chain, &owner, netuid, &[miner], &[65535], 0)
         .await
         .unwrap();
     run_epoch(chain, netuid).await;
@@ -374,12 +372,10 @@ async fn replaced_slot_loses_its_weights_and_others_weights_on_it_are_zeroed() {
     let uid_b = register(&chain, &bob(), netuid, &b).await;
     give_emission(&chain, netuid, uid_b).await;
     let owner = key("//Alice//owner");
-    chain
-        .set_weights(&owner, netuid, &[uid_a, uid_b], &[100, 200], 0)
+    set_weights_call(&chain, &owner, netuid, &[uid_a, uid_b], &[100, 200], 0)
         .await
         .unwrap();
-    chain
-        .set_weights(&a, netuid, &[uid_a], &[1], 0)
+    set_weights_call(&chain, &a, netuid, &[uid_a], &[1], 0)
         .await
         .unwrap();
     let uid = register(&chain, &bob(), netuid, &key("//Bob//c")).await;
@@ -441,7 +437,7 @@ async fn serve_axon_validates_the_record_and_rate_limits() {
         chain.serve_axon(&m1, netuid, &unspecified).await,
         "InvalidIpAddress",
     );
-    let bad_type = subforge_sdk::chain::Call::ServeAxon {
+    let bad_type = subforge_sdk::chain::local::Call::ServeAxon {
         netuid,
         version: 1,
         ip: 1,
@@ -607,8 +603,7 @@ async fn epoch_runs_at_tempo_and_pays_incentive_dividends_take_and_owner_cut_as_
     run_epoch(&chain, netuid).await;
     let mg = chain.metagraph(netuid).await.unwrap();
     assert!(mg.validator_permit[v.index()]);
-    chain
-        .set_weights(&validator, netuid, &[m], &[1], 0)
+    set_weights_call(&chain, &validator, netuid, &[m], &[1], 0)
         .await
         .unwrap();
 
@@ -711,14 +706,13 @@ async fn weights_are_stored_max_upscaled_in_submission_order() {
         .unwrap();
     // The owner's uid has no permit until the first epoch.
     assert_rule(
-        chain.set_weights(&owner, netuid, &[b, a], &[1, 2], 0).await,
+        set_weights_call(&chain, &owner, netuid, &[b, a], &[1, 2], 0).await,
         "NoValidatorPermit",
     );
     sudo(&chain, netuid, Hyperparameter::Tempo, 1).await;
     run_epoch(&chain, netuid).await;
     sudo(&chain, netuid, Hyperparameter::Tempo, 1000).await;
-    chain
-        .set_weights(&owner, netuid, &[b, a], &[1, 2], 0)
+    set_weights_call(&chain, &owner, netuid, &[b, a], &[1, 2], 0)
         .await
         .unwrap();
     let m = chain.metagraph(netuid).await.unwrap();
@@ -742,7 +736,7 @@ async fn set_weights_checks_follow_the_chain() {
         let c = chain.clone();
         async move {
             let uids: Vec<Uid> = uids.into_iter().map(Uid).collect();
-            c.set_weights(&k, netuid, &uids, &w, vk).await
+            set_weights_call(&c, &k, netuid, &uids, &w, vk).await
         }
     };
     assert_rule(
@@ -791,9 +785,7 @@ async fn set_weights_checks_follow_the_chain() {
         "SettingWeightsTooFast",
     );
     assert_rule(
-        chain
-            .set_weights(&owner, NetUid(42), &[Uid(0)], &[1], 0)
-            .await,
+        set_weights_call(&chain, &owner, NetUid(42), &[Uid(0)], &[1], 0).await,
         "SubnetNotExists",
     );
     sudo(
@@ -831,31 +823,26 @@ async fn commit_reveal_reveals_in_the_reveal_epoch_only() {
     let (uids, weights, salt) = (vec![a], vec![7u16], vec![1u16, 2, 3]);
     let hash = weights_commit_hash(&hot(&owner), netuid, &uids, &weights, &salt, 0);
     assert_rule(
-        chain
-            .reveal_weights(&owner, netuid, &uids, &weights, &salt, 0)
-            .await,
+        reveal_weights_call(&chain, &owner, netuid, &uids, &weights, &salt, 0).await,
         "NoWeightsCommitFound",
     );
-    chain.commit_weights(&owner, netuid, hash).await.unwrap();
+    commit_weights_call(&chain, &owner, netuid, hash)
+        .await
+        .unwrap();
     assert_rule(
-        chain
-            .reveal_weights(&owner, netuid, &uids, &weights, &salt, 0)
-            .await,
+        reveal_weights_call(&chain, &owner, netuid, &uids, &weights, &salt, 0).await,
         "RevealTooEarly",
     );
     assert_rule(
-        chain
-            .reveal_weights(&owner, netuid, &uids, &[8], &salt, 0)
-            .await,
+        reveal_weights_call(&chain, &owner, netuid, &uids, &[8], &salt, 0).await,
         "InvalidRevealCommitHashNotMatch",
     );
     assert_rule(
-        chain.set_weights(&owner, netuid, &uids, &weights, 0).await,
+        set_weights_call(&chain, &owner, netuid, &uids, &weights, 0).await,
         "CommitRevealEnabled",
     );
     run_epoch(&chain, netuid).await;
-    chain
-        .reveal_weights(&owner, netuid, &uids, &weights, &salt, 0)
+    reveal_weights_call(&chain, &owner, netuid, &uids, &weights, &salt, 0)
         .await
         .unwrap();
     assert_eq!(
@@ -879,7 +866,9 @@ async fn unrevealed_commits_expire_after_the_reveal_period() {
     let a = register(&chain, &bob(), netuid, &key("//Bob//a")).await;
     sudo(&chain, netuid, Hyperparameter::Tempo, 20).await;
     let hash = weights_commit_hash(&hot(&owner), netuid, &[a], &[1], &[9], 0);
-    chain.commit_weights(&owner, netuid, hash).await.unwrap();
+    commit_weights_call(&chain, &owner, netuid, hash)
+        .await
+        .unwrap();
     run_epoch(&chain, netuid).await;
     run_epoch(&chain, netuid).await;
     let head = chain.current_block().await.unwrap();
@@ -889,9 +878,7 @@ async fn unrevealed_commits_expire_after_the_reveal_period() {
         Event::CommitsExpired { count: 1, hotkey, .. } if *hotkey == hot(&owner)
     )));
     assert_rule(
-        chain
-            .reveal_weights(&owner, netuid, &[a], &[1], &[9], 0)
-            .await,
+        reveal_weights_call(&chain, &owner, netuid, &[a], &[1], &[9], 0).await,
         "NoWeightsCommitFound",
     );
 }
@@ -909,15 +896,12 @@ async fn commits_are_rate_limited_and_bounded() {
     .await;
     let owner = key("//Alice//owner");
     for i in 0..10u8 {
-        chain
-            .commit_weights(&owner, netuid, subforge_sdk::chain::H256([i; 32]))
+        commit_weights_call(&chain, &owner, netuid, subforge_sdk::chain::H256([i; 32]))
             .await
             .unwrap();
     }
     assert_rule(
-        chain
-            .commit_weights(&owner, netuid, subforge_sdk::chain::H256([99; 32]))
-            .await,
+        commit_weights_call(&chain, &owner, netuid, subforge_sdk::chain::H256([99; 32])).await,
         "TooManyUnrevealedCommits",
     );
     sudo(&chain, netuid, Hyperparameter::WeightsSetRateLimit, 50).await;
@@ -927,21 +911,33 @@ async fn commits_are_rate_limited_and_bounded() {
         .unwrap();
     sudo(&chain, other, Hyperparameter::WeightsSetRateLimit, 50).await;
     let bob_owner = key("//Bob//owner");
-    chain
-        .commit_weights(&bob_owner, other, subforge_sdk::chain::H256([1; 32]))
-        .await
-        .unwrap();
+    commit_weights_call(
+        &chain,
+        &bob_owner,
+        other,
+        subforge_sdk::chain::H256([1; 32]),
+    )
+    .await
+    .unwrap();
     assert_rule(
-        chain
-            .commit_weights(&bob_owner, other, subforge_sdk::chain::H256([2; 32]))
-            .await,
+        commit_weights_call(
+            &chain,
+            &bob_owner,
+            other,
+            subforge_sdk::chain::H256([2; 32]),
+        )
+        .await,
         "CommittingWeightsTooFast",
     );
     sudo(&chain, other, Hyperparameter::CommitRevealWeightsEnabled, 0).await;
     assert_rule(
-        chain
-            .commit_weights(&bob_owner, other, subforge_sdk::chain::H256([3; 32]))
-            .await,
+        commit_weights_call(
+            &chain,
+            &bob_owner,
+            other,
+            subforge_sdk::chain::H256([3; 32]),
+        )
+        .await,
         "CommitRevealDisabled",
     );
 }

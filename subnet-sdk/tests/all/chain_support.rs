@@ -2,7 +2,9 @@
 
 use subforge_core::identity::Keypair;
 use subforge_core::{Balance, Hotkey, NetUid, Uid};
-use subforge_sdk::chain::{Chain, ChainError, Hyperparameter, LocalChain};
+pub(crate) use subforge_sdk::chain::LocalChainApi;
+use subforge_sdk::chain::local::{Call, Receipt};
+use subforge_sdk::chain::{Chain, ChainError, H256, Hyperparameter, LocalChain};
 
 pub(crate) fn key(uri: &str) -> Keypair {
     Keypair::from_uri(uri).unwrap()
@@ -112,4 +114,57 @@ pub(crate) async fn produce_when(chain: &LocalChain, n: usize) {
         tokio::task::yield_now().await;
     }
     chain.produce_block().unwrap();
+}
+
+/// The local chain's weights calls one by one, as extrinsics, to test each rule on its own
+/// (the [`Chain`] seam picks set or commit itself).
+pub(crate) async fn set_weights_call(
+    chain: &LocalChain,
+    hotkey: &Keypair,
+    netuid: NetUid,
+    uids: &[Uid],
+    weights: &[u16],
+    version_key: u64,
+) -> Result<Receipt, ChainError> {
+    let call = Call::SetWeights {
+        netuid,
+        uids: uids.to_vec(),
+        weights: weights.to_vec(),
+        version_key,
+    };
+    chain.sign_and_submit(hotkey, call).await
+}
+
+/// `commit_weights` as one extrinsic.
+pub(crate) async fn commit_weights_call(
+    chain: &LocalChain,
+    hotkey: &Keypair,
+    netuid: NetUid,
+    commit_hash: H256,
+) -> Result<Receipt, ChainError> {
+    let call = Call::CommitWeights {
+        netuid,
+        commit_hash,
+    };
+    chain.sign_and_submit(hotkey, call).await
+}
+
+/// `reveal_weights` as one extrinsic.
+pub(crate) async fn reveal_weights_call(
+    chain: &LocalChain,
+    hotkey: &Keypair,
+    netuid: NetUid,
+    uids: &[Uid],
+    weights: &[u16],
+    salt: &[u16],
+    version_key: u64,
+) -> Result<Receipt, ChainError> {
+    let call = Call::RevealWeights {
+        netuid,
+        uids: uids.to_vec(),
+        weights: weights.to_vec(),
+        salt: salt.to_vec(),
+        version_key,
+    };
+    chain.sign_and_submit(hotkey, call).await
 }

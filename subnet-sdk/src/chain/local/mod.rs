@@ -2,6 +2,10 @@
 //! ([`runtime`]), durable in redb ([`store`]), with blocks produced by hand, per extrinsic, or on
 //! a timer.
 //!
+//! Beyond the [`Chain`] seam it offers [`LocalChainApi`]: blocks with their events, receipts,
+//! nonces and the chain's own signed [`extrinsic`] format (encoded with [`codec`]), which
+//! `subforge node` serves to other processes.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), subforge_sdk::chain::ChainError> {
 //! use subforge_sdk::chain::{Chain, LocalChain};
@@ -16,7 +20,11 @@
 //! # Ok(()) }
 //! ```
 
+pub mod codec;
+pub mod extrinsic;
 mod pool;
+pub(crate) mod protocol;
+pub mod records;
 pub mod rules;
 pub(crate) mod runtime;
 mod state;
@@ -31,11 +39,17 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::StreamExt;
 use futures::stream::BoxStream;
-use subforge_core::identity::AccountId;
-use subforge_core::{Block, Coldkey, Hyperparameters, Metagraph, NetUid};
+use subforge_core::chain::AxonInfo;
+use subforge_core::identity::{AccountId, Keypair};
+use subforge_core::{Balance, Block, Coldkey, Hotkey, Hyperparameters, Metagraph, NetUid, Uid};
 use tokio::sync::{broadcast, oneshot};
 
+pub use extrinsic::{Call, Extrinsic, MAX_EXTRINSIC_SIZE};
 pub use pool::POOL_CAPACITY;
+pub use protocol::LocalChainApi;
+pub use records::{
+    AccountInfo, BlockRecord, CommitStatus, Event, EventRecord, Header, Phase, Receipt,
+};
 pub use runtime::{CheckedExtrinsic, DEV_ACCOUNTS, DEV_BALANCE, GenesisConfig};
 
 use self::pool::Pool;
@@ -43,8 +57,15 @@ use self::runtime::{AppliedBlock, Runtime};
 use self::store::Store;
 use super::Chain;
 use super::error::ChainError;
-use super::extrinsic::{Extrinsic, H256};
-use super::types::{AccountInfo, BlockRecord, ChainInfo, Header, Receipt, StakeInfo, SubnetInfo};
+use super::hash::H256;
+use super::hyperparameter::Hyperparameter;
+use super::types::{
+    BlockRef, ChainInfo, Inclusion, PendingReveal, RevealStatus, StakeInfo, SubnetInfo, Weights,
+    WeightsOutcome,
+};
+
+/// What the local chain calls itself (`ChainInfo::name`).
+pub const CHAIN_NAME: &str = "subforge-local";
 
 /// The default block time of the Bittensor chain: 12 s.
 pub const DEFAULT_BLOCK_TIME: Duration = Duration::from_secs(12);
@@ -242,11 +263,6 @@ impl LocalChain {
         self.inner.node.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The hash of block 0, which every extrinsic is signed for.
-    pub fn genesis_hash(&self) -> H256 {
-        self.inner.genesis_hash
-    }
-
     /// How blocks are made.
     pub fn production(&self) -> BlockProduction {
         self.inner.production
@@ -255,6 +271,22 @@ impl LocalChain {
     /// The last committed block's header.
     pub fn head(&self) -> Header {
         self.lock().runtime.head.clone()
+    }
+
+    /// Headers of new blocks as they are committed. A reader that falls behind skips blocks
+    /// rather than losing the stream.
+    pub fn headers(&self) -> BoxStream<'static, Header> {
+        let rx = self.inner.blocks.subscribe();
+        futures::stream::unfold(rx, |mut rx| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(h) => return Some((h, rx)),
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        })
+        .boxed()
     }
 
     /// Extrinsics waiting for the next block.
@@ -416,48 +448,16 @@ impl Chain for LocalChain {
         Ok(self.read(Runtime::info))
     }
 
-    async fn genesis_hash(&self) -> Result<H256, ChainError> {
-        Ok(self.inner.genesis_hash)
-    }
-
     async fn current_block(&self) -> Result<Block, ChainError> {
         Ok(self.read(|r| r.head.number))
     }
 
-    async fn block_headers(&self) -> Result<BoxStream<'static, Header>, ChainError> {
-        let rx = self.inner.blocks.subscribe();
-        Ok(futures::stream::unfold(rx, |mut rx| async move {
-            loop {
-                match rx.recv().await {
-                    Ok(h) => return Some((h, rx)),
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                }
-            }
-        })
-        .boxed())
+    async fn block_headers(&self) -> Result<BoxStream<'static, BlockRef>, ChainError> {
+        Ok(self.headers().map(|h| h.block_ref()).boxed())
     }
 
-    async fn block(&self, number: Block) -> Result<BlockRecord, ChainError> {
-        self.block_record_now(number)
-    }
-
-    async fn receipt(&self, extrinsic: H256) -> Result<Option<Receipt>, ChainError> {
-        self.receipt_now(&extrinsic)
-    }
-
-    async fn account(&self, account: &AccountId) -> Result<AccountInfo, ChainError> {
-        Ok(self.read(|r| r.state.account(account)))
-    }
-
-    async fn next_nonce(&self, account: &AccountId) -> Result<u64, ChainError> {
-        let node = self.lock();
-        Ok(node
-            .runtime
-            .state
-            .account(account)
-            .nonce
-            .saturating_add(node.pool.pending(account)))
+    async fn balance(&self, account: &AccountId) -> Result<Balance, ChainError> {
+        Ok(self.read(|r| r.state.account(account).free))
     }
 
     async fn subnets(&self) -> Result<Vec<SubnetInfo>, ChainError> {
@@ -492,6 +492,127 @@ impl Chain for LocalChain {
 
     async fn stakes(&self, coldkey: &Coldkey) -> Result<Vec<StakeInfo>, ChainError> {
         Ok(self.read(|r| r.state.stakes_of(coldkey)))
+    }
+
+    async fn transfer(
+        &self,
+        from: &Keypair,
+        to: &AccountId,
+        amount: Balance,
+    ) -> Result<Inclusion, ChainError> {
+        protocol::transfer(self, from, to, amount).await
+    }
+
+    async fn create_subnet(&self, owner: &Keypair, hotkey: &Hotkey) -> Result<NetUid, ChainError> {
+        protocol::create_subnet(self, owner, hotkey).await
+    }
+
+    async fn set_hyperparameter(
+        &self,
+        owner: &Keypair,
+        netuid: NetUid,
+        name: Hyperparameter,
+        value: i64,
+    ) -> Result<Inclusion, ChainError> {
+        protocol::set_hyperparameter(self, owner, netuid, name, value).await
+    }
+
+    async fn register(
+        &self,
+        coldkey: &Keypair,
+        netuid: NetUid,
+        hotkey: &Hotkey,
+    ) -> Result<Uid, ChainError> {
+        protocol::register(self, coldkey, netuid, hotkey).await
+    }
+
+    async fn serve_axon(
+        &self,
+        hotkey: &Keypair,
+        netuid: NetUid,
+        axon: &AxonInfo,
+    ) -> Result<Inclusion, ChainError> {
+        protocol::serve_axon(self, hotkey, netuid, axon).await
+    }
+
+    async fn add_stake(
+        &self,
+        coldkey: &Keypair,
+        hotkey: &Hotkey,
+        netuid: NetUid,
+        amount: Balance,
+    ) -> Result<Inclusion, ChainError> {
+        protocol::add_stake(self, coldkey, hotkey, netuid, amount).await
+    }
+
+    async fn remove_stake(
+        &self,
+        coldkey: &Keypair,
+        hotkey: &Hotkey,
+        netuid: NetUid,
+        amount: Balance,
+    ) -> Result<Inclusion, ChainError> {
+        protocol::remove_stake(self, coldkey, hotkey, netuid, amount).await
+    }
+
+    async fn set_weights(
+        &self,
+        hotkey: &Keypair,
+        netuid: NetUid,
+        weights: &Weights,
+    ) -> Result<WeightsOutcome, ChainError> {
+        let commit_reveal = self
+            .hyperparameters(netuid)
+            .await?
+            .commit_reveal_weights_enabled;
+        protocol::set_weights(self, commit_reveal, hotkey, netuid, weights).await
+    }
+
+    async fn reveal_weights(
+        &self,
+        hotkey: &Keypair,
+        netuid: NetUid,
+        pending: &PendingReveal,
+    ) -> Result<RevealStatus, ChainError> {
+        protocol::reveal_weights(self, hotkey, netuid, pending).await
+    }
+}
+
+#[async_trait]
+impl LocalChainApi for LocalChain {
+    fn genesis_hash(&self) -> H256 {
+        self.inner.genesis_hash
+    }
+
+    async fn block(&self, number: Block) -> Result<BlockRecord, ChainError> {
+        self.block_record_now(number)
+    }
+
+    async fn receipt(&self, extrinsic: H256) -> Result<Option<Receipt>, ChainError> {
+        self.receipt_now(&extrinsic)
+    }
+
+    async fn account(&self, account: &AccountId) -> Result<AccountInfo, ChainError> {
+        Ok(self.read(|r| r.state.account(account)))
+    }
+
+    async fn next_nonce(&self, account: &AccountId) -> Result<u64, ChainError> {
+        let node = self.lock();
+        Ok(node
+            .runtime
+            .state
+            .account(account)
+            .nonce
+            .saturating_add(node.pool.pending(account)))
+    }
+
+    async fn commit_status(
+        &self,
+        netuid: NetUid,
+        hotkey: &Hotkey,
+        hash: H256,
+    ) -> Result<CommitStatus, ChainError> {
+        self.read(|r| rules::commit_status(&r.state, netuid, hotkey, &hash))
     }
 
     async fn submit(&self, extrinsic: Extrinsic) -> Result<Receipt, ChainError> {

@@ -7,7 +7,7 @@ use subforge_core::identity::AccountId;
 
 use super::runtime::CheckedExtrinsic;
 use crate::chain::error::ChainError;
-use crate::chain::extrinsic::H256;
+use crate::chain::hash::H256;
 
 /// Most extrinsics the pool holds.
 pub const POOL_CAPACITY: usize = 262_144;

@@ -8,8 +8,10 @@ use super::rules::{self, Ctx};
 use super::state::State;
 use super::storage::Change;
 use crate::chain::error::ChainError;
-use crate::chain::extrinsic::{Extrinsic, H256, MAX_EXTRINSIC_SIZE};
-use crate::chain::types::{BlockRecord, ChainInfo, EventRecord, Header, Phase};
+use crate::chain::hash::H256;
+use crate::chain::local::extrinsic::{Extrinsic, MAX_EXTRINSIC_SIZE};
+use crate::chain::local::records::{BlockRecord, EventRecord, Header, Phase};
+use crate::chain::types::ChainInfo;
 
 /// The dev accounts a `--dev` chain funds, by their secret URIs.
 pub const DEV_ACCOUNTS: [&str; 6] = [
@@ -60,7 +62,7 @@ const VERIFY_BATCH: usize = 128;
 
 /// The size check and the hash, from one encoding.
 fn precheck(xt: &Extrinsic) -> Result<H256, ChainError> {
-    let bytes = crate::chain::codec::Encode::encode(xt);
+    let bytes = crate::chain::local::codec::Encode::encode(xt);
     if bytes.len() > MAX_EXTRINSIC_SIZE {
         return Err(ChainError::ExtrinsicTooLarge {
             size: bytes.len(),
@@ -311,6 +313,8 @@ impl Runtime {
     pub(crate) fn info(&self) -> ChainInfo {
         let g = self.state.global();
         ChainInfo {
+            name: super::CHAIN_NAME.to_owned(),
+            spec_version: None,
             genesis_hash: self.genesis_hash,
             best_block: self.head.number,
             best_hash: self.head.hash(),

@@ -9,9 +9,10 @@ use subforge_core::identity::AccountId;
 use subforge_core::{Balance, Block, Coldkey, Hotkey, Hyperparameters, Metagraph, NetUid, Uid};
 
 use super::storage::{Change, StorageMap};
-use crate::chain::codec::{DecodeError, struct_codec};
-use crate::chain::extrinsic::{H256, blake2_256};
-use crate::chain::types::{AccountInfo, StakeInfo, SubnetInfo};
+use crate::chain::hash::{H256, blake2_256};
+use crate::chain::local::codec::{DecodeError, struct_codec};
+use crate::chain::local::records::AccountInfo;
+use crate::chain::types::{StakeInfo, SubnetInfo};
 
 /// An account's free balance and nonce.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::RangeBounds;
 
-use crate::chain::codec::{Decode, DecodeError, Encode};
+use crate::chain::local::codec::{Decode, DecodeError, Encode};
 
 /// A key-value change for the store: the full key and the new value, or `None` for a removal.
 pub(crate) type Change = (Vec<u8>, Option<Vec<u8>>);

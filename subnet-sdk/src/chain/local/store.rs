@@ -7,10 +7,10 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::runtime::AppliedBlock;
 use super::state::State;
-use crate::chain::codec::{Decode, Encode};
 use crate::chain::error::ChainError;
-use crate::chain::extrinsic::H256;
-use crate::chain::types::{BlockRecord, Header};
+use crate::chain::hash::H256;
+use crate::chain::local::codec::{Decode, Encode};
+use crate::chain::local::records::{BlockRecord, Header};
 
 /// Full storage key → encoded value.
 const STATE: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("state");

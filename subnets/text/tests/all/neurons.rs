@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use subforge_core::{AxonInfo, Balance, NetUid, StatusCode, Uid};
-use subforge_sdk::chain::{Chain, LocalChain};
+use subforge_sdk::chain::{Chain, Hyperparameter, LocalChain, Reveal};
 use subforge_sdk::neuron::{Miner, MinerConfig, RunningMiner, ValidatorConfig, WeightsAction};
 use subforge_sdk::registry::{MinerSpec, ScorerChoice, SubnetKind, ValidatorRunner};
 use subforge_subnet_text::TextSubnet;
@@ -180,6 +180,93 @@ async fn wasm_and_native_validators_agree_and_a_restarted_validator_resumes() {
     );
     assert_eq!(b.step, 3);
 
+    for miner in miners {
+        miner.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_commit_reveal_the_chain_takes_a_commit_and_the_validator_reveals_it() {
+    let (chain, shared, netuid) = chain_and_subnet().await;
+    let miners = start_miners(&chain, &shared, netuid, &["ngram:5", "junk"]).await;
+    let me = register_validator(&chain, netuid, "//Charlie//native").await;
+    run_epoch(&chain, netuid).await;
+    sudo(&chain, netuid, Hyperparameter::Tempo, 4).await;
+    sudo(
+        &chain,
+        netuid,
+        Hyperparameter::CommitRevealWeightsEnabled,
+        1,
+    )
+    .await;
+    sudo(&chain, netuid, Hyperparameter::CommitRevealPeriod, 1).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ValidatorConfig::new(netuid, dir.path());
+    config.seed = Some(3);
+    config.weights_interval = Some(1);
+    config.timeout = Some(Duration::from_secs(10));
+    let mut v = TextSubnet
+        .validator(
+            shared.clone(),
+            key("//Charlie//native"),
+            config,
+            &ScorerChoice::Native,
+        )
+        .unwrap();
+
+    let mut committed = None;
+    let mut revealed = None;
+    for _ in 0..40 {
+        let report = tokio::time::timeout(STALL_GUARD, v.step())
+            .await
+            .unwrap()
+            .unwrap();
+        match report.weights {
+            Some(WeightsAction::Committed { record, reveal }) => {
+                assert!(committed.is_none(), "one commit until it is revealed");
+                let Reveal::Manual(pending) = reveal else {
+                    panic!("the local chain leaves the reveal to the validator: {reveal:?}")
+                };
+                assert_eq!(
+                    (&pending.uids, &pending.values),
+                    (&record.uids, &record.values)
+                );
+                // The commit shows nothing yet: the validator's row is still empty.
+                let m = chain.metagraph(netuid).await.unwrap();
+                assert!(
+                    m.weights[me.index()].is_empty(),
+                    "{:?}",
+                    m.weights[me.index()]
+                );
+                assert!(v.state().pending_reveal.is_some(), "kept for the reveal");
+                committed = Some(record);
+            }
+            Some(WeightsAction::Revealed(record)) => {
+                revealed = Some(record);
+                break;
+            }
+            Some(other) => panic!("commit-reveal is on, yet: {other:?}"),
+            None => {
+                chain.produce_block().unwrap();
+            }
+        }
+    }
+    let committed = committed.expect("the validator committed");
+    let revealed = revealed.expect("the validator revealed within the reveal epoch");
+    assert_eq!(
+        (&revealed.uids, &revealed.values),
+        (&committed.uids, &committed.values)
+    );
+    assert!(v.state().pending_reveal.is_none());
+    let m = chain.metagraph(netuid).await.unwrap();
+    let row: Vec<(u16, u16)> = m.weights[me.index()]
+        .iter()
+        .map(|(u, w)| (u.0, *w))
+        .collect();
+    let expected =
+        subforge_core::weights::stored_weights(&revealed.uids, &revealed.values).unwrap();
+    assert_eq!(row, expected, "the revealed weights are on chain");
     for miner in miners {
         miner.shutdown().await;
     }

@@ -5,8 +5,8 @@ use subforge_core::identity::AccountId;
 
 use super::{Ctx, DispatchResult, overflow};
 use crate::chain::error::ChainError;
+use crate::chain::local::records::Event;
 use crate::chain::local::state::State;
-use crate::chain::types::Event;
 
 /// Moves `amount` of the signer's free balance to `dest`.
 pub(super) fn transfer(

@@ -8,8 +8,8 @@ use subforge_core::{Balance, Block, Coldkey, Hotkey, NetUid, Uid};
 use super::registration::decay_burn;
 use super::weights::{STAKE_THRESHOLD, expire_commits};
 use super::{MAX_EPOCHS_PER_BLOCK, OWNER_CUT};
+use crate::chain::local::records::Event;
 use crate::chain::local::state::State;
-use crate::chain::types::Event;
 
 /// Runs the block's initialization at `block`; returns its events.
 pub(crate) fn on_initialize(state: &mut State, block: Block) -> Vec<Event> {
@@ -275,7 +275,9 @@ mod tests {
 
     use super::*;
     use crate::chain::error::ChainError;
-    use crate::chain::extrinsic::{Call, Extrinsic, H256, Hyperparameter};
+    use crate::chain::hash::H256;
+    use crate::chain::hyperparameter::Hyperparameter;
+    use crate::chain::local::extrinsic::{Call, Extrinsic};
     use crate::chain::local::runtime::{CheckedExtrinsic, GenesisConfig, Runtime};
 
     fn apply(rt: &mut Runtime, kp: &Keypair, call: Call) -> Option<ChainError> {

@@ -13,6 +13,7 @@ mod weights;
 pub(crate) use coinbase::on_initialize;
 pub use registration::burn_decay_factor_q32;
 pub(crate) use subnets::lock_cost;
+pub(crate) use weights::commit_status;
 pub use weights::{STAKE_THRESHOLD, commit_hash};
 
 use subforge_core::identity::AccountId;
@@ -20,8 +21,8 @@ use subforge_core::{Balance, Block};
 
 use super::state::State;
 use crate::chain::error::ChainError;
-use crate::chain::extrinsic::Call;
-use crate::chain::types::Event;
+use crate::chain::local::extrinsic::Call;
+use crate::chain::local::records::Event;
 
 /// Delegate take a hotkey starts with: 11 796/65 535 ≈ 18%.
 pub const DEFAULT_TAKE: u16 = 11_796;

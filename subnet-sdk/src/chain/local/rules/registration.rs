@@ -4,8 +4,8 @@ use subforge_core::{Balance, Block, Coldkey, Hotkey, NetUid, Uid};
 
 use super::{BURN_INCREASE_MULT_Q32, Ctx, DEFAULT_TAKE, DispatchResult};
 use crate::chain::error::ChainError;
+use crate::chain::local::records::Event;
 use crate::chain::local::state::{HotkeyRecord, NeuronRecord, State, SubnetRecord};
-use crate::chain::types::Event;
 
 const ONE_Q32: u64 = 1 << 32;
 

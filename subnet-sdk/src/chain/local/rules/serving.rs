@@ -5,8 +5,8 @@ use subforge_core::{Hotkey, NetUid};
 
 use super::{Ctx, DispatchResult};
 use crate::chain::error::ChainError;
+use crate::chain::local::records::Event;
 use crate::chain::local::state::State;
-use crate::chain::types::Event;
 
 /// The fields of a `serve_axon` call.
 #[derive(Debug, Clone, Copy)]

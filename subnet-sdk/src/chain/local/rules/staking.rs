@@ -4,8 +4,8 @@ use subforge_core::{Balance, Coldkey, Hotkey, NetUid};
 
 use super::{Ctx, DispatchResult, MIN_STAKE, overflow};
 use crate::chain::error::ChainError;
+use crate::chain::local::records::Event;
 use crate::chain::local::state::State;
-use crate::chain::types::Event;
 
 fn check_target(
     state: &State,

@@ -8,9 +8,9 @@ use super::{
     MIN_LOCK, MIN_OWNER_TEMPO,
 };
 use crate::chain::error::ChainError;
-use crate::chain::extrinsic::Hyperparameter;
+use crate::chain::hyperparameter::Hyperparameter;
+use crate::chain::local::records::Event;
 use crate::chain::local::state::{GlobalRecord, State, SubnetRecord};
-use crate::chain::types::Event;
 
 /// What creating a subnet locks at `now`: the last lock doubled, minus a linear decay over
 /// [`LOCK_REDUCTION_INTERVAL`] blocks since, never below [`MIN_LOCK`] (the chain's

@@ -6,9 +6,9 @@ use subforge_core::{Balance, Hotkey, NetUid, Uid};
 
 use super::{Ctx, DispatchResult, MAX_UNREVEALED_COMMITS};
 use crate::chain::error::ChainError;
-use crate::chain::extrinsic::H256;
+use crate::chain::hash::H256;
+use crate::chain::local::records::{CommitStatus, Event};
 use crate::chain::local::state::{CommitRecord, State};
-use crate::chain::types::Event;
 
 /// Stake a hotkey needs to set weights (the chain's `StakeThreshold`; 0 by default).
 pub const STAKE_THRESHOLD: Balance = Balance::ZERO;
@@ -255,6 +255,43 @@ pub(super) fn reveal_weights(
     }
     // Under commit-reveal the rate limit applies to commits, not to reveals.
     store_weights(state, ctx, netuid, uids, weights, version_key, false)
+}
+
+/// Where the commit with `hash` by `hotkey` stands: waiting (and until when), due, or missing.
+pub(crate) fn commit_status(
+    state: &State,
+    netuid: NetUid,
+    hotkey: &Hotkey,
+    hash: &H256,
+) -> Result<CommitStatus, ChainError> {
+    let subnet = state
+        .subnets
+        .get(&netuid)
+        .ok_or(ChainError::SubnetNotExists { netuid })?;
+    let Some(commit) = state
+        .commits
+        .get(&(netuid, *hotkey))
+        .and_then(|list| list.iter().find(|c| c.hash == *hash))
+    else {
+        return Ok(CommitStatus::Missing);
+    };
+    let current = subnet.epoch_index;
+    let reveal_epoch = commit
+        .epoch
+        .saturating_add(subnet.hyperparameters.commit_reveal_period);
+    if current >= reveal_epoch {
+        return Ok(CommitStatus::Due);
+    }
+    // Epochs run every `tempo` blocks after the last one.
+    let epochs_left = reveal_epoch - current;
+    let tempo = u64::from(subnet.hyperparameters.tempo).max(1);
+    Ok(CommitStatus::Waiting {
+        reveal_epoch,
+        current_epoch: current,
+        retry_at: subnet
+            .last_epoch_block
+            .saturating_add(tempo.saturating_mul(epochs_left)),
+    })
 }
 
 /// Drops commits whose reveal epoch has passed; returns one event per hotkey that lost some.

@@ -1,83 +1,18 @@
-//! Calls, signed extrinsics, and the hashes that name blocks and extrinsics.
+//! Subforge's extrinsic protocol: calls, and extrinsics signed over them.
 
-use core::fmt;
-use core::str::FromStr;
-
-use blake2::digest::consts::U32;
-use blake2::{Blake2b, Digest};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use subforge_core::identity::{AccountId, Keypair};
 use subforge_core::{Balance, Hotkey, NetUid, Signature, Uid};
 
 use super::codec::{Decode, DecodeError, Encode, Input};
+use crate::chain::hash::H256;
+use crate::chain::hyperparameter::Hyperparameter;
 
 /// Largest encoded extrinsic the chain accepts, in bytes.
 pub const MAX_EXTRINSIC_SIZE: usize = 128 * 1024;
 
 /// Domain separator of the signed payload, so a signature over an extrinsic means nothing else.
 const PAYLOAD_PREFIX: &[u8] = b"subforge/extrinsic/v1";
-
-/// blake2b-256 of `bytes`.
-pub fn blake2_256(bytes: &[u8]) -> [u8; 32] {
-    Blake2b::<U32>::digest(bytes).into()
-}
-
-/// A 32-byte hash (blake2b-256): of a block header, an extrinsic, or the state.
-#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct H256(pub [u8; 32]);
-
-impl H256 {
-    /// The hash of `bytes`.
-    pub fn of(bytes: &[u8]) -> Self {
-        Self(blake2_256(bytes))
-    }
-
-    /// `0x` and 64 hex digits.
-    pub fn to_hex(&self) -> String {
-        format!("0x{}", hex::encode(self.0))
-    }
-}
-
-impl fmt::Display for H256 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
-    }
-}
-
-impl fmt::Debug for H256 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "H256({})", self.to_hex())
-    }
-}
-
-/// Why text is not a hash.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not 32 bytes of hex")]
-pub struct BadHash(pub String);
-
-impl FromStr for H256 {
-    type Err = BadHash;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let digits = s.strip_prefix("0x").unwrap_or(s);
-        let mut out = [0u8; 32];
-        hex::decode_to_slice(digits, &mut out)
-            .map_err(|_| BadHash(s.chars().take(80).collect()))?;
-        Ok(Self(out))
-    }
-}
-
-impl Serialize for H256 {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
-    }
-}
-
-impl<'de> Deserialize<'de> for H256 {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
-}
 
 impl Encode for H256 {
     fn encode_to(&self, out: &mut Vec<u8>) {
@@ -88,108 +23,6 @@ impl Encode for H256 {
 impl Decode for H256 {
     fn decode_from(input: &mut Input<'_>) -> Result<Self, DecodeError> {
         Ok(Self(<[u8; 32]>::decode_from(input)?))
-    }
-}
-
-/// A subnet setting that `set_hyperparameter` can change.
-///
-/// The names are the fields of [`subforge_core::Hyperparameters`]; `emission_enabled` is the
-/// subnet's share of block emission (sudo only).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[allow(missing_docs)]
-pub enum Hyperparameter {
-    Tempo,
-    Kappa,
-    ImmunityPeriod,
-    MinAllowedWeights,
-    MaxAllowedUids,
-    MaxAllowedValidators,
-    ActivityCutoffFactorMilli,
-    WeightsVersionKey,
-    WeightsSetRateLimit,
-    ServingRateLimit,
-    BondsMovingAverage,
-    BondsPenalty,
-    Yuma3Enabled,
-    LiquidAlphaEnabled,
-    AlphaLow,
-    AlphaHigh,
-    AlphaSigmoidSteepness,
-    CommitRevealWeightsEnabled,
-    CommitRevealPeriod,
-    RegistrationAllowed,
-    MaxRegsPerBlock,
-    MinBurn,
-    MaxBurn,
-    BurnHalfLife,
-    BondsResetEnabled,
-    EmissionEnabled,
-}
-
-impl Hyperparameter {
-    /// Every settable hyperparameter, in encoding order.
-    pub const ALL: [Self; 26] = [
-        Self::Tempo,
-        Self::Kappa,
-        Self::ImmunityPeriod,
-        Self::MinAllowedWeights,
-        Self::MaxAllowedUids,
-        Self::MaxAllowedValidators,
-        Self::ActivityCutoffFactorMilli,
-        Self::WeightsVersionKey,
-        Self::WeightsSetRateLimit,
-        Self::ServingRateLimit,
-        Self::BondsMovingAverage,
-        Self::BondsPenalty,
-        Self::Yuma3Enabled,
-        Self::LiquidAlphaEnabled,
-        Self::AlphaLow,
-        Self::AlphaHigh,
-        Self::AlphaSigmoidSteepness,
-        Self::CommitRevealWeightsEnabled,
-        Self::CommitRevealPeriod,
-        Self::RegistrationAllowed,
-        Self::MaxRegsPerBlock,
-        Self::MinBurn,
-        Self::MaxBurn,
-        Self::BurnHalfLife,
-        Self::BondsResetEnabled,
-        Self::EmissionEnabled,
-    ];
-
-    /// The snake_case name, as in [`subforge_core::Hyperparameters`].
-    pub fn name(self) -> String {
-        serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default()
-    }
-
-    fn tag(self) -> u8 {
-        Self::ALL.iter().position(|h| *h == self).unwrap_or(0) as u8
-    }
-}
-
-/// Why text is not a hyperparameter name.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a settable hyperparameter")]
-pub struct UnknownHyperparameter(pub String);
-
-impl FromStr for Hyperparameter {
-    type Err = UnknownHyperparameter;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let wanted = s.trim().replace('-', "_");
-        Self::ALL
-            .into_iter()
-            .find(|h| h.name() == wanted)
-            .ok_or_else(|| UnknownHyperparameter(s.to_owned()))
-    }
-}
-
-impl fmt::Display for Hyperparameter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.name())
     }
 }
 

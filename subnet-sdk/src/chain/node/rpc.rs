@@ -3,22 +3,23 @@
 //!
 //! | method | params | result |
 //! |---|---|---|
-//! | `chain_info` | | [`super::ChainInfo`] |
-//! | `chain_getBlock` | block number | [`super::BlockRecord`] |
-//! | `chain_getReceipt` | extrinsic hash (`0x…`) | [`super::Receipt`] or `null` |
-//! | `chain_getAccount` | SS58 address | [`super::AccountInfo`] |
+//! | `chain_info` | | [`ChainInfo`](crate::chain::ChainInfo) |
+//! | `chain_getBlock` | block number | [`BlockRecord`](crate::chain::local::BlockRecord) |
+//! | `chain_getReceipt` | extrinsic hash (`0x…`) | [`Receipt`](crate::chain::local::Receipt) or `null` |
+//! | `chain_getAccount` | SS58 address | [`AccountInfo`](crate::chain::local::AccountInfo) |
 //! | `chain_nextNonce` | SS58 address | nonce |
-//! | `chain_subnets` | | [`super::SubnetInfo`] list |
-//! | `chain_subnet` | netuid | [`super::SubnetInfo`] |
+//! | `chain_commitStatus` | netuid, hotkey SS58, commit hash | [`CommitStatus`](crate::chain::local::CommitStatus) |
+//! | `chain_subnets` | | [`SubnetInfo`](crate::chain::SubnetInfo) list |
+//! | `chain_subnet` | netuid | [`SubnetInfo`](crate::chain::SubnetInfo) |
 //! | `chain_metagraph` | netuid | [`subforge_core::Metagraph`] |
 //! | `chain_hyperparameters` | netuid | [`subforge_core::Hyperparameters`] |
-//! | `chain_stakes` | coldkey SS58 | [`super::StakeInfo`] list |
-//! | `chain_submitExtrinsic` | encoded extrinsic (`0x…`) | [`super::Receipt`], after inclusion |
-//! | `chain_subscribeBlocks` | | notifications `chain_block` with a [`super::Header`] |
+//! | `chain_stakes` | coldkey SS58 | [`StakeInfo`](crate::chain::StakeInfo) list |
+//! | `chain_submitExtrinsic` | encoded extrinsic (`0x…`) | [`Receipt`](crate::chain::local::Receipt), after inclusion |
+//! | `chain_subscribeBlocks` | | notifications `chain_block` with a [`Header`](crate::chain::local::Header) |
 
 use serde_json::Value;
 
-use super::error::ChainError;
+use crate::chain::error::ChainError;
 
 /// The port `subforge node` listens on by default (Substrate's).
 pub const DEFAULT_RPC_PORT: u16 = 9944;
@@ -28,6 +29,7 @@ pub(crate) const GET_BLOCK: &str = "chain_getBlock";
 pub(crate) const GET_RECEIPT: &str = "chain_getReceipt";
 pub(crate) const GET_ACCOUNT: &str = "chain_getAccount";
 pub(crate) const NEXT_NONCE: &str = "chain_nextNonce";
+pub(crate) const COMMIT_STATUS: &str = "chain_commitStatus";
 pub(crate) const SUBNETS: &str = "chain_subnets";
 pub(crate) const SUBNET: &str = "chain_subnet";
 pub(crate) const METAGRAPH: &str = "chain_metagraph";

@@ -311,16 +311,16 @@ newtype_codec! {
 /// Implements [`Encode`] and [`Decode`] for a struct, field by field in the order given.
 macro_rules! struct_codec {
     ($t:ty { $($field:ident),* $(,)? }) => {
-        impl $crate::chain::codec::Encode for $t {
+        impl $crate::chain::local::codec::Encode for $t {
             fn encode_to(&self, out: &mut Vec<u8>) {
-                $( $crate::chain::codec::Encode::encode_to(&self.$field, out); )*
+                $( $crate::chain::local::codec::Encode::encode_to(&self.$field, out); )*
             }
         }
-        impl $crate::chain::codec::Decode for $t {
+        impl $crate::chain::local::codec::Decode for $t {
             fn decode_from(
-                input: &mut $crate::chain::codec::Input<'_>,
-            ) -> Result<Self, $crate::chain::codec::DecodeError> {
-                Ok(Self { $( $field: $crate::chain::codec::Decode::decode_from(input)?, )* })
+                input: &mut $crate::chain::local::codec::Input<'_>,
+            ) -> Result<Self, $crate::chain::local::codec::DecodeError> {
+                Ok(Self { $( $field: $crate::chain::local::codec::Decode::decode_from(input)?, )* })
             }
         }
     };

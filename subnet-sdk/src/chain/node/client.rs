@@ -11,15 +11,23 @@ use jsonrpsee::core::params::ArrayParams;
 use jsonrpsee::rpc_params;
 use jsonrpsee::ws_client::{WsClient, WsClientBuilder};
 use serde::de::DeserializeOwned;
-use subforge_core::identity::AccountId;
-use subforge_core::{Block, Coldkey, Hyperparameters, Metagraph, NetUid};
+use subforge_core::chain::AxonInfo;
+use subforge_core::identity::{AccountId, Keypair};
+use subforge_core::{Balance, Block, Coldkey, Hotkey, Hyperparameters, Metagraph, NetUid, Uid};
 
-use super::Chain;
-use super::codec::Encode;
-use super::error::ChainError;
-use super::extrinsic::{Extrinsic, H256, MAX_EXTRINSIC_SIZE};
 use super::rpc;
-use super::types::{AccountInfo, BlockRecord, ChainInfo, Header, Receipt, StakeInfo, SubnetInfo};
+use crate::chain::Chain;
+use crate::chain::error::ChainError;
+use crate::chain::hash::H256;
+use crate::chain::hyperparameter::Hyperparameter;
+use crate::chain::local::codec::Encode;
+use crate::chain::local::extrinsic::{Extrinsic, MAX_EXTRINSIC_SIZE};
+use crate::chain::local::protocol::{self, LocalChainApi};
+use crate::chain::local::records::{AccountInfo, BlockRecord, CommitStatus, Header, Receipt};
+use crate::chain::types::{
+    BlockRef, ChainInfo, Inclusion, PendingReveal, RevealStatus, StakeInfo, SubnetInfo, Weights,
+    WeightsOutcome,
+};
 
 /// Largest response the client accepts (a full metagraph of 256 uids with weights fits easily).
 const MAX_RESPONSE_SIZE: u32 = 64 * 1024 * 1024;
@@ -89,6 +97,22 @@ impl NodeClient {
         })
     }
 
+    /// Whether `url` serves a `subforge node` (rather than, say, a subtensor node): it answers
+    /// the node's own `chain_info` method.
+    pub async fn is_node(url: &str) -> Result<bool, ChainError> {
+        let (client, _) = match open(url).await {
+            Ok(opened) => opened,
+            Err(ChainError::Rpc { code, .. })
+                if code == jsonrpsee::types::error::METHOD_NOT_FOUND_CODE =>
+            {
+                return Ok(false);
+            }
+            Err(e) => return Err(e),
+        };
+        drop(client);
+        Ok(true)
+    }
+
     /// The node's address.
     pub fn url(&self) -> &str {
         &self.inner.url
@@ -153,15 +177,11 @@ impl Chain for NodeClient {
         self.call(rpc::INFO, rpc_params![]).await
     }
 
-    async fn genesis_hash(&self) -> Result<H256, ChainError> {
-        Ok(self.inner.genesis)
-    }
-
     async fn current_block(&self) -> Result<Block, ChainError> {
         Ok(self.info().await?.best_block)
     }
 
-    async fn block_headers(&self) -> Result<BoxStream<'static, Header>, ChainError> {
+    async fn block_headers(&self) -> Result<BoxStream<'static, BlockRef>, ChainError> {
         let sub = self
             .connection()
             .await?
@@ -174,24 +194,12 @@ impl Chain for NodeClient {
             .map_err(transport)?;
         Ok(sub
             .take_while(|h| futures::future::ready(h.is_ok()))
-            .filter_map(|h| futures::future::ready(h.ok()))
+            .filter_map(|h| futures::future::ready(h.ok().map(|h| h.block_ref())))
             .boxed())
     }
 
-    async fn block(&self, number: Block) -> Result<BlockRecord, ChainError> {
-        self.call(rpc::GET_BLOCK, rpc_params![number.0]).await
-    }
-
-    async fn receipt(&self, extrinsic: H256) -> Result<Option<Receipt>, ChainError> {
-        self.call(rpc::GET_RECEIPT, rpc_params![extrinsic]).await
-    }
-
-    async fn account(&self, account: &AccountId) -> Result<AccountInfo, ChainError> {
-        self.call(rpc::GET_ACCOUNT, rpc_params![account]).await
-    }
-
-    async fn next_nonce(&self, account: &AccountId) -> Result<u64, ChainError> {
-        self.call(rpc::NEXT_NONCE, rpc_params![account]).await
+    async fn balance(&self, account: &AccountId) -> Result<Balance, ChainError> {
+        Ok(self.account(account).await?.free)
     }
 
     async fn subnets(&self) -> Result<Vec<SubnetInfo>, ChainError> {
@@ -216,6 +224,122 @@ impl Chain for NodeClient {
 
     async fn stakes(&self, coldkey: &Coldkey) -> Result<Vec<StakeInfo>, ChainError> {
         self.call(rpc::STAKES, rpc_params![coldkey]).await
+    }
+
+    async fn transfer(
+        &self,
+        from: &Keypair,
+        to: &AccountId,
+        amount: Balance,
+    ) -> Result<Inclusion, ChainError> {
+        protocol::transfer(self, from, to, amount).await
+    }
+
+    async fn create_subnet(&self, owner: &Keypair, hotkey: &Hotkey) -> Result<NetUid, ChainError> {
+        protocol::create_subnet(self, owner, hotkey).await
+    }
+
+    async fn set_hyperparameter(
+        &self,
+        owner: &Keypair,
+        netuid: NetUid,
+        name: Hyperparameter,
+        value: i64,
+    ) -> Result<Inclusion, ChainError> {
+        protocol::set_hyperparameter(self, owner, netuid, name, value).await
+    }
+
+    async fn register(
+        &self,
+        coldkey: &Keypair,
+        netuid: NetUid,
+        hotkey: &Hotkey,
+    ) -> Result<Uid, ChainError> {
+        protocol::register(self, coldkey, netuid, hotkey).await
+    }
+
+    async fn serve_axon(
+        &self,
+        hotkey: &Keypair,
+        netuid: NetUid,
+        axon: &AxonInfo,
+    ) -> Result<Inclusion, ChainError> {
+        protocol::serve_axon(self, hotkey, netuid, axon).await
+    }
+
+    async fn add_stake(
+        &self,
+        coldkey: &Keypair,
+        hotkey: &Hotkey,
+        netuid: NetUid,
+        amount: Balance,
+    ) -> Result<Inclusion, ChainError> {
+        protocol::add_stake(self, coldkey, hotkey, netuid, amount).await
+    }
+
+    async fn remove_stake(
+        &self,
+        coldkey: &Keypair,
+        hotkey: &Hotkey,
+        netuid: NetUid,
+        amount: Balance,
+    ) -> Result<Inclusion, ChainError> {
+        protocol::remove_stake(self, coldkey, hotkey, netuid, amount).await
+    }
+
+    async fn set_weights(
+        &self,
+        hotkey: &Keypair,
+        netuid: NetUid,
+        weights: &Weights,
+    ) -> Result<WeightsOutcome, ChainError> {
+        let commit_reveal = self
+            .hyperparameters(netuid)
+            .await?
+            .commit_reveal_weights_enabled;
+        protocol::set_weights(self, commit_reveal, hotkey, netuid, weights).await
+    }
+
+    async fn reveal_weights(
+        &self,
+        hotkey: &Keypair,
+        netuid: NetUid,
+        pending: &PendingReveal,
+    ) -> Result<RevealStatus, ChainError> {
+        protocol::reveal_weights(self, hotkey, netuid, pending).await
+    }
+}
+
+#[async_trait]
+impl LocalChainApi for NodeClient {
+    fn genesis_hash(&self) -> H256 {
+        self.inner.genesis
+    }
+
+    async fn block(&self, number: Block) -> Result<BlockRecord, ChainError> {
+        self.call(rpc::GET_BLOCK, rpc_params![number.0]).await
+    }
+
+    async fn receipt(&self, extrinsic: H256) -> Result<Option<Receipt>, ChainError> {
+        self.call(rpc::GET_RECEIPT, rpc_params![extrinsic]).await
+    }
+
+    async fn account(&self, account: &AccountId) -> Result<AccountInfo, ChainError> {
+        self.call(rpc::GET_ACCOUNT, rpc_params![account]).await
+    }
+
+    async fn next_nonce(&self, account: &AccountId) -> Result<u64, ChainError> {
+        self.call(rpc::NEXT_NONCE, rpc_params![account]).await
+    }
+
+    async fn commit_status(
+        &self,
+        netuid: NetUid,
+        hotkey: &Hotkey,
+        hash: H256,
+    ) -> Result<CommitStatus, ChainError> {
+        self.call(rpc::COMMIT_STATUS, rpc_params![netuid, hotkey, hash])
+            .await
     }
 
     async fn submit(&self, extrinsic: Extrinsic) -> Result<Receipt, ChainError> {
