@@ -22,14 +22,14 @@ use crate::run;
 const HANG_GUARD: Duration = Duration::from_secs(120);
 
 /// A `subforge` process whose stdout lines arrive on a channel.
-struct Neuron {
+pub(crate) struct Neuron {
     child: Child,
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
 }
 
 impl Neuron {
-    fn spawn(args: &[&str]) -> Self {
+    pub(crate) fn spawn(args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_subforge"))
             .args(args)
             .env_remove("RUST_LOG")
@@ -56,7 +56,7 @@ impl Neuron {
 
     /// Waits for a line containing `needle`; panics with the process's output if it exits or
     /// takes too long.
-    fn wait_for(&mut self, needle: &str) -> String {
+    pub(crate) fn wait_for(&mut self, needle: &str) -> String {
         let deadline = Instant::now() + HANG_GUARD;
         loop {
             match self.lines.recv_timeout(Duration::from_millis(200)) {
@@ -81,7 +81,7 @@ impl Neuron {
     }
 
     /// Sends `signal` (`INT`, `TERM`) and waits for the exit; returns stdout seen and stderr.
-    fn stop(mut self, signal: &str) -> (bool, Vec<String>, String) {
+    pub(crate) fn stop(mut self, signal: &str) -> (bool, Vec<String>, String) {
         let ok = Command::new("kill")
             .arg(format!("-{signal}"))
             .arg(self.child.id().to_string())
@@ -155,7 +155,7 @@ fn ctrl_c_stops_a_running_localnet_cleanly() {
 }
 
 /// Writes `hotkey` (and a plaintext coldkey) as wallet `name` under `dir`.
-fn wallet(dir: &Path, name: &str, coldkey: &Keypair, hotkey: &Keypair) {
+pub(crate) fn wallet(dir: &Path, name: &str, coldkey: &Keypair, hotkey: &Keypair) {
     let w = Wallet::new(dir, name, "default").unwrap();
     w.set_coldkey(coldkey, None, false).unwrap();
     w.set_hotkey(hotkey, None, false).unwrap();

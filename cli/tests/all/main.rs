@@ -18,5 +18,6 @@ mod cli_neuron;
 mod cli_scorer;
 mod cli_wallet;
 mod run;
+mod subtensor_runtime;
 mod templates;
 mod wallet_interop;

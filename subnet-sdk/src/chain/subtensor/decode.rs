@@ -189,8 +189,12 @@ pub(crate) fn boolean(v: &Value) -> Result<bool, String> {
 
 /// The items of a sequence (a `Vec` or an array).
 pub(crate) fn seq(v: &Value) -> Result<&[Value], String> {
+    // Through `Some`, but not into a one-element sequence.
     let v = match &v.value {
-        ValueDef::Variant(var) if var.name == "Some" => unwrap(v),
+        ValueDef::Variant(var) if var.name == "Some" => match &var.values {
+            Composite::Unnamed(inner) if inner.len() == 1 => &inner[0],
+            _ => v,
+        },
         _ => v,
     };
     match &v.value {
@@ -219,6 +223,10 @@ pub(crate) fn bytes(v: &Value) -> Result<Vec<u8>, String> {
 fn unwrap_to_sequence(mut v: &Value) -> &Value {
     loop {
         match &v.value {
+            ValueDef::Variant(var) if var.name == "Some" => match &var.values {
+                Composite::Unnamed(inner) if inner.len() == 1 => v = &inner[0],
+                _ => return v,
+            },
             ValueDef::Composite(Composite::Unnamed(inner))
                 if inner.len() == 1 && matches!(inner[0].value, ValueDef::Composite(_)) =>
             {
@@ -588,8 +596,19 @@ mod tests {
         assert!(uint(&Value::bool(true)).is_err());
         assert!(is_none(&Value::variant("None", Composite::Unnamed(vec![]))));
         assert_eq!(account(&acct(9)), Ok(AccountId([9; 32])));
+        let some = Value::variant("Some", Composite::Unnamed(vec![acct(4)]));
+        assert_eq!(account(&some), Ok(AccountId([4; 32])));
         assert!(account(&newtype(Value::unnamed_composite([num(1)]))).is_err());
         assert!(bytes(&Value::unnamed_composite([num(300)])).is_err());
+    }
+
+    #[test]
+    fn a_one_element_sequence_stays_a_sequence() {
+        let one = Value::unnamed_composite([num(5)]);
+        assert_eq!(seq(&one).map(<[Value]>::len), Ok(1));
+        let some = Value::variant("Some", Composite::Unnamed(vec![one]));
+        assert_eq!(seq(&some).map(<[Value]>::len), Ok(1));
+        assert_eq!(uint(&seq(&some).unwrap()[0]), Ok(5));
     }
 
     #[test]

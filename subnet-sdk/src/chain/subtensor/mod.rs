@@ -52,7 +52,6 @@ use subforge_core::{Balance, Block, Coldkey, Hotkey, Hyperparameters, Metagraph,
 use subxt::backend::LegacyBackend;
 use subxt::client::{OnlineClient, OnlineClientAtBlock};
 use subxt::config::substrate::SubstrateHeader;
-use subxt::dynamic::Value;
 use subxt::rpcs::RpcClient;
 use subxt::rpcs::client::{RpcClientT, rpc_params};
 use subxt::utils::{AccountId32, H256 as SubxtH256};
@@ -70,6 +69,9 @@ use super::types::{
     BlockRef, ChainInfo, Inclusion, PendingReveal, RevealStatus, StakeInfo, SubnetInfo, Weights,
     WeightsOutcome,
 };
+
+/// A dynamic value: the arguments of [`Subtensor::submit_call`].
+pub use subxt::dynamic::Value;
 
 /// The default life of a transaction: 128 blocks, as the Python SDK signs them.
 pub const DEFAULT_ERA_PERIOD: u64 = 128;
@@ -253,6 +255,87 @@ impl Subtensor {
     /// The endpoint in use (empty for a transport given to [`SubtensorBuilder::connect_with`]).
     pub fn endpoint(&self) -> &str {
         &self.inner.endpoint
+    }
+
+    /// Submits any call of the runtime by name, its arguments in declaration order (what the
+    /// [`Chain`] methods do not cover: chain-wide admin settings, identities, ...). Waits for
+    /// the block; a failed dispatch is an error naming the pallet's error.
+    pub async fn submit_call(
+        &self,
+        signer: &Keypair,
+        pallet: &str,
+        name: &str,
+        args: Vec<Value>,
+    ) -> Result<Inclusion, ChainError> {
+        let at = self.head().await?;
+        let c = calls::call(pallet, name, args);
+        let ctx = errors::CallContext {
+            now: Block(at.block_number()),
+            ..errors::CallContext::default()
+        };
+        Ok(self.submit(&at, signer, &c, &ctx).await?.inclusion)
+    }
+
+    /// Submits a call as root through `Sudo.sudo`, signed by the sudo key (dev and local
+    /// chains). A failure of the inner call is an error, though the chain counts the
+    /// extrinsic a success.
+    pub async fn submit_sudo(
+        &self,
+        sudo_key: &Keypair,
+        pallet: &str,
+        name: &str,
+        args: Vec<Value>,
+    ) -> Result<Inclusion, ChainError> {
+        let at = self.head().await?;
+        let ctx = errors::CallContext {
+            now: Block(at.block_number()),
+            ..errors::CallContext::default()
+        };
+        self.submit_as_root(&at, sudo_key, calls::call(pallet, name, args), &ctx)
+            .await
+    }
+
+    /// Every validator's weights on `netuid` as the chain stores them (`Weights`), by uid:
+    /// what the lite metagraph leaves out.
+    pub async fn weights(&self, netuid: NetUid) -> Result<Vec<Vec<(Uid, u16)>>, ChainError> {
+        let at = self.head().await?;
+        self.require_subnet(&at, netuid).await?;
+        let n = self
+            .storage_u64(
+                &at,
+                "SubtensorModule",
+                "SubnetworkN",
+                vec![netuid_value(netuid)],
+                0,
+            )
+            .await?;
+        let mut rows = Vec::new();
+        for uid in 0..n {
+            let row = self
+                .storage(
+                    &at,
+                    "SubtensorModule",
+                    "Weights",
+                    vec![netuid_value(netuid), Value::u128(u128::from(uid))],
+                )
+                .await?;
+            let row = match row {
+                Some(v) => decode::seq(&v)
+                    .and_then(|pairs| {
+                        pairs
+                            .iter()
+                            .map(|p| match decode::seq(p)? {
+                                [u, w] => Ok((Uid(decode::u16_of(u)?), decode::u16_of(w)?)),
+                                _ => Err("a weight is (uid, weight)".to_owned()),
+                            })
+                            .collect()
+                    })
+                    .map_err(|e| malformed("SubtensorModule.Weights", e))?,
+                None => Vec::new(),
+            };
+            rows.push(row);
+        }
+        Ok(rows)
     }
 
     /// The latest block and its runtime. A block with a new runtime version loads that

@@ -548,10 +548,23 @@ impl Subtensor {
             now: Block(at.block_number()),
             ..CallContext::default()
         };
-        if !as_root {
-            return Ok(self.submit(&at, owner, &inner, &ctx).await?.inclusion);
+        if as_root {
+            self.submit_as_root(&at, owner, inner, &ctx).await
+        } else {
+            Ok(self.submit(&at, owner, &inner, &ctx).await?.inclusion)
         }
-        if !has_call(&at, pallet, call_name) {
+    }
+
+    /// Submits `inner` through `Sudo.sudo`, and fails with the inner call's error if it failed.
+    pub(super) async fn submit_as_root(
+        &self,
+        at: &At,
+        sudo_key: &Keypair,
+        inner: Call,
+        ctx: &CallContext,
+    ) -> Result<Inclusion, ChainError> {
+        let (pallet, call_name) = (inner.pallet_name().to_owned(), inner.call_name().to_owned());
+        if !has_call(at, &pallet, &call_name) {
             return Err(ChainError::Unsupported {
                 what: format!(
                     "{pallet}.{call_name} (runtime version {})",
@@ -560,7 +573,7 @@ impl Subtensor {
             });
         }
         let wrapped = calls::sudo(inner);
-        let included = self.submit(&at, owner, &wrapped, &ctx).await?;
+        let included = self.submit(at, sudo_key, &wrapped, ctx).await?;
         // A failing call under sudo still makes the extrinsic succeed; `Sudid` says how the
         // inner call went (`Result<(), DispatchError>`).
         if let Some(fields) = included.event("Sudo", "Sudid")
@@ -568,7 +581,7 @@ impl Subtensor {
         {
             let e = DispatchError::decode_from(&fields[1..], at.metadata())
                 .map_err(|e| malformed("Sudo.Sudid", e))?;
-            return Err(dispatch_failure(&e, &ctx));
+            return Err(dispatch_failure(&e, ctx));
         }
         Ok(included.inclusion)
     }
