@@ -3,6 +3,7 @@
 # for the chain-client tests. Stays in the foreground; the caller kills it when done.
 #
 #   scripts/subtensor/chopsticks.sh CACHE_DIR PORT [extra chopsticks options...]
+#   scripts/subtensor/chopsticks.sh CACHE_DIR --prepare    # install and build genesis, then exit
 #
 # CACHE_DIR keeps the npm install and the generated raw genesis between runs; concurrent calls
 # with the same CACHE_DIR are safe. Listens on 127.0.0.1:PORT only (HTTP and WebSocket JSON-RPC).
@@ -52,6 +53,9 @@ fi
 
 flock -u 9
 exec 9>&-
+if [ "$port" = "--prepare" ]; then
+  exit 0
+fi
 # --allow-unresolved-imports: the runtime imports bls12_381 host functions Chopsticks lacks; they
 # only trap if called. launch.cjs fixes the Aura slot duration Chopsticks would otherwise get wrong.
 exec node "$here/launch.cjs" "$raw" --host 127.0.0.1 --port "$port" \

@@ -158,6 +158,47 @@ fn subnet_register_stake_transfer_and_metagraph_on_a_chain_folder() {
         &run(&["metagraph", "--netuid", "7", "--chain", c]),
         "subnet 7 does not exist",
     );
+
+    // What the wallets hold, as btcli shows it: balances of every wallet, and where bob's
+    // hotkey is registered with its stake.
+    let balances: Value =
+        serde_json::from_str(&ok(&run(&["wallet", "balance", "--json", "--chain", c]))).unwrap();
+    let bob = balances
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["wallet"] == "bob")
+        .unwrap();
+    assert_eq!(bob["staked"]["1"], 6_000_000_000u64);
+    let table = ok(&run(&["wallet", "balance", "--chain", c]));
+    assert!(
+        table.contains("total free") && table.contains("on 1"),
+        "{table}"
+    );
+    let overview: Value = serde_json::from_str(&ok(&run(&[
+        "wallet", "overview", "--name", "bob", "--json", "--chain", c,
+    ])))
+    .unwrap();
+    let neurons = overview["neurons"].as_array().unwrap();
+    assert_eq!(neurons.len(), 1, "{overview}");
+    assert_eq!(
+        (
+            &neurons[0]["hotkey_name"],
+            &neurons[0]["netuid"],
+            &neurons[0]["uid"]
+        ),
+        (&Value::from("miner"), &Value::from(1), &Value::from(1))
+    );
+    assert_eq!(neurons[0]["stake"], 6_000_000_000u64);
+    let table = ok(&run(&["wallet", "overview", "--name", "bob", "--chain", c]));
+    assert!(
+        table.contains("miner") && table.contains("netuid"),
+        "{table}"
+    );
+    fails_with(
+        &run(&["wallet", "overview", "--name", "nobody", "--chain", c]),
+        "nobody",
+    );
 }
 
 #[test]

@@ -253,6 +253,22 @@ async fn a_miner_and_validator_run_on_a_real_subtensor_runtime() {
     );
     assert_rule(chain.metagraph(NetUid(77)).await, "SubnetNotExists");
 
+    // Nonces come from the node's pool-aware count and are counted up locally: transactions
+    // sent at once from one account all land (no "Priority is too low").
+    let eve = key("//Eve").public();
+    let before = chain.balance(&eve).await.unwrap();
+    let payer = alice();
+    let sent = futures::future::join_all(
+        (0..3).map(|_| chain.transfer(&payer, &eve, Balance::from_tao(1))),
+    )
+    .await;
+    let blocks: Vec<_> = sent.into_iter().map(|r| r.unwrap().extrinsic).collect();
+    assert_eq!(blocks.len(), 3);
+    assert_eq!(
+        chain.balance(&eve).await.unwrap(),
+        before.saturating_add(Balance::from_tao(3))
+    );
+
     // Wallets as btcli keeps them.
     let dir = tempfile::tempdir().unwrap();
     let wallets = dir.path().join("wallets");
@@ -386,6 +402,31 @@ async fn a_miner_and_validator_run_on_a_real_subtensor_runtime() {
     let ours = subtensor.weights(netuid).await.unwrap();
     let ours: Vec<(u16, u16)> = ours[0].iter().map(|(u, w)| (u.0, *w)).collect();
     assert_eq!(py_row, ours);
+
+    // `wallet overview` finds where the miner's hotkey is registered on the real chain.
+    let out = crate::run::ok(
+        &crate::run::subforge()
+            .args([
+                "wallet",
+                "overview",
+                "--name",
+                "good",
+                "--json",
+                "--chain",
+                &runtime.url,
+            ])
+            .arg("--wallet-path")
+            .arg(&wallets)
+            .output()
+            .unwrap(),
+    );
+    let overview: Json = serde_json::from_str(&out).unwrap();
+    assert_eq!(overview["neurons"][0]["netuid"], netuid.get());
+    assert_eq!(overview["neurons"][0]["uid"], good_uid.0);
+    assert_eq!(
+        overview["neurons"][0]["axon"],
+        format!("127.0.0.2:{}", m.axons[good_uid.index()].port)
+    );
 
     for (neuron, last) in [
         (validator, "validator stopped; state saved"),

@@ -92,6 +92,9 @@ pub trait Chain: Send + Sync {
     /// Everything a coldkey has staked.
     async fn stakes(&self, coldkey: &Coldkey) -> Result<Vec<StakeInfo>, ChainError>;
 
+    /// Every subnet `hotkey` holds a uid on, with the uid, by netuid.
+    async fn registrations(&self, hotkey: &Hotkey) -> Result<Vec<(NetUid, Uid)>, ChainError>;
+
     // ---- writes --------------------------------------------------------------------------
 
     /// Sends `amount` of free balance from `from` to `to` (never reaping `from`'s account).

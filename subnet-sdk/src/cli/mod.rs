@@ -17,6 +17,7 @@ mod stake;
 mod subnet;
 mod transfer;
 mod wallet;
+mod wallet_chain;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

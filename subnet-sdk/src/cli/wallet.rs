@@ -11,6 +11,7 @@ use subforge_core::identity::{Keypair, Mnemonic, WordCount};
 use zeroize::Zeroizing;
 
 use super::GlobalOpts;
+use super::chain_opts::ChainOpts;
 use crate::wallet::{self, Wallet, WalletError};
 
 /// Shortest password accepted for a new coldkey (the Python wallet's minimum).
@@ -79,6 +80,29 @@ enum WalletCommand {
         /// Print `{"coldkey": "...", "hotkey": "..."}` instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Free balance and stake of each wallet's coldkey on the chain (no password needed).
+    Balance {
+        /// Only this wallet [default: every wallet].
+        #[arg(long, env = wallet::ENV_WALLET_NAME)]
+        name: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        chain: ChainOpts,
+    },
+    /// Each hotkey of a wallet on every subnet it holds a uid on: stake, incentive,
+    /// dividends, trust, emission, last weights, axon.
+    Overview {
+        /// Wallet name.
+        #[arg(long, env = wallet::ENV_WALLET_NAME, default_value = wallet::DEFAULT_NAME)]
+        name: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        chain: ChainOpts,
     },
 }
 
@@ -161,6 +185,12 @@ pub(crate) fn run(args: WalletArgs, global: &GlobalOpts) -> anyhow::Result<()> {
         }
         WalletCommand::List { json } => list(&dir, json),
         WalletCommand::Show { name, hotkey, json } => show(&dir, &name, hotkey.as_deref(), json),
+        WalletCommand::Balance { name, json, chain } => {
+            super::wallet_chain::balance(&dir, name.as_deref(), &chain, json)
+        }
+        WalletCommand::Overview { name, json, chain } => {
+            super::wallet_chain::overview(&dir, &name, &chain, json)
+        }
     }
 }
 

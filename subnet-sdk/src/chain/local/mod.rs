@@ -494,6 +494,16 @@ impl Chain for LocalChain {
         Ok(self.read(|r| r.state.stakes_of(coldkey)))
     }
 
+    async fn registrations(&self, hotkey: &Hotkey) -> Result<Vec<(NetUid, Uid)>, ChainError> {
+        Ok(self.read(|r| {
+            r.state
+                .subnets
+                .iter()
+                .filter_map(|(n, _)| r.state.uid_of(*n, hotkey).map(|u| (*n, u)))
+                .collect()
+        }))
+    }
+
     async fn transfer(
         &self,
         from: &Keypair,

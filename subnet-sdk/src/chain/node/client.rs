@@ -226,6 +226,10 @@ impl Chain for NodeClient {
         self.call(rpc::STAKES, rpc_params![coldkey]).await
     }
 
+    async fn registrations(&self, hotkey: &Hotkey) -> Result<Vec<(NetUid, Uid)>, ChainError> {
+        self.call(rpc::REGISTRATIONS, rpc_params![hotkey]).await
+    }
+
     async fn transfer(
         &self,
         from: &Keypair,

@@ -14,6 +14,7 @@
 //! | `chain_metagraph` | netuid | [`subforge_core::Metagraph`] |
 //! | `chain_hyperparameters` | netuid | [`subforge_core::Hyperparameters`] |
 //! | `chain_stakes` | coldkey SS58 | [`StakeInfo`](crate::chain::StakeInfo) list |
+//! | `chain_registrations` | hotkey SS58 | `[netuid, uid]` pairs |
 //! | `chain_submitExtrinsic` | encoded extrinsic (`0x…`) | [`Receipt`](crate::chain::local::Receipt), after inclusion |
 //! | `chain_subscribeBlocks` | | notifications `chain_block` with a [`Header`](crate::chain::local::Header) |
 
@@ -35,6 +36,7 @@ pub(crate) const SUBNET: &str = "chain_subnet";
 pub(crate) const METAGRAPH: &str = "chain_metagraph";
 pub(crate) const HYPERPARAMETERS: &str = "chain_hyperparameters";
 pub(crate) const STAKES: &str = "chain_stakes";
+pub(crate) const REGISTRATIONS: &str = "chain_registrations";
 pub(crate) const SUBMIT: &str = "chain_submitExtrinsic";
 pub(crate) const SUBSCRIBE_BLOCKS: &str = "chain_subscribeBlocks";
 #[cfg(feature = "node")]

@@ -177,6 +177,11 @@ fn module(chain: LocalChain) -> Result<RpcModule<LocalChain>, NodeError> {
         reply(c.stakes(&a).await)
     })
     .map_err(reg)?;
+    m.register_async_method(rpc::REGISTRATIONS, |p, c, _| async move {
+        let h: Hotkey = one(&p)?;
+        reply(c.registrations(&h).await)
+    })
+    .map_err(reg)?;
     m.register_async_method(rpc::SUBMIT, |p, c, _| async move {
         let text: String = one(&p)
             .map_err(|_| invalid_params("expected one parameter: the extrinsic as 0x hex"))?;

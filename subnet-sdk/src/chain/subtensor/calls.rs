@@ -67,6 +67,21 @@ pub(crate) fn burned_register(subnet: NetUid, hotkey: &Hotkey) -> Call {
     )
 }
 
+/// How far above the price read a registration may land: 0.5%, as the Python SDK allows.
+pub(crate) fn price_cap(price: Balance) -> Balance {
+    Balance::from_rao(price.rao().saturating_add(price.rao().div_ceil(200)))
+}
+
+/// `SubtensorModule.register_limit(netuid, hotkey, limit_price)`: a uid for the burn, refused
+/// if the price has risen above `limit`.
+pub(crate) fn register_limit(subnet: NetUid, hotkey: &Hotkey, limit: Balance) -> Call {
+    call(
+        "SubtensorModule",
+        "register_limit",
+        vec![netuid(subnet), account(&hotkey.0), num(limit.rao())],
+    )
+}
+
 /// `SubtensorModule.serve_axon(netuid, version, ip, port, ip_type, protocol, placeholder1,
 /// placeholder2)`.
 pub(crate) fn serve_axon(subnet: NetUid, axon: &AxonInfo) -> Call {
@@ -309,6 +324,14 @@ mod tests {
         assert_eq!(
             data(&burned_register(NetUid(3), &hot)),
             hand(SUBTENSOR, 7, (3u16, hot.0.0))
+        );
+        let cap = price_cap(Balance::from_rao(1_000_000_000));
+        assert_eq!(cap.rao(), 1_005_000_000);
+        // Spec 393 has no price-capped registration yet; the client then uses burned_register.
+        assert!(
+            at.tx()
+                .call_data(&register_limit(NetUid(3), &hot, cap))
+                .is_err()
         );
         assert_eq!(data(&register_network(&hot)), hand(SUBTENSOR, 59, hot.0.0));
         let amount = Balance::from_rao(1_234_567_890);

@@ -9,6 +9,7 @@
 use std::error::Error as StdError;
 
 use subforge_core::{Block, Hotkey, NetUid, Uid};
+use subxt::error::{BackendError, RpcError};
 use subxt::rpcs::UserError;
 
 use crate::chain::error::ChainError;
@@ -167,6 +168,32 @@ fn custom_code(text: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
+/// The backend failure a subxt error carries, where it keeps one out of the cause chain.
+fn backend_of<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a BackendError> {
+    use subxt::error::{ExtrinsicError, RuntimeApiError, StorageError};
+    if let Some(b) = err.downcast_ref::<BackendError>() {
+        return Some(b);
+    }
+    if let Some(RuntimeApiError::CannotCallApi(b)) = err.downcast_ref::<RuntimeApiError>() {
+        return Some(b);
+    }
+    if let Some(
+        StorageError::CannotFetchValue(b)
+        | StorageError::CannotIterateValues(b)
+        | StorageError::StreamFailure(b),
+    ) = err.downcast_ref::<StorageError>()
+    {
+        return Some(b);
+    }
+    match err.downcast_ref::<ExtrinsicError>() {
+        Some(
+            ExtrinsicError::ErrorSubmittingTransaction(b)
+            | ExtrinsicError::TransactionStatusStreamError(b),
+        ) => Some(b),
+        _ => None,
+    }
+}
+
 /// The JSON-RPC error object somewhere in an error's chain of causes.
 pub(crate) fn find_user_error<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a UserError> {
     let mut cur: Option<&(dyn StdError + 'static)> = Some(e);
@@ -177,6 +204,11 @@ pub(crate) fn find_user_error<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a
         if let Some(u) = err.downcast_ref::<UserError>() {
             return Some(u);
         }
+        if let Some(BackendError::Rpc(RpcError::ClientError(subxt::rpcs::Error::User(u)))) =
+            backend_of(err)
+        {
+            return Some(u);
+        }
         cur = err.source();
     }
     None
@@ -184,9 +216,24 @@ pub(crate) fn find_user_error<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a
 
 /// Whether the error chain says a submission's connection broke mid-way.
 pub(crate) fn find_interrupted(e: &(dyn StdError + 'static)) -> Option<String> {
+    use super::transport::SubmitInterrupted;
     let mut cur: Option<&(dyn StdError + 'static)> = Some(e);
     while let Some(err) = cur {
-        if let Some(i) = err.downcast_ref::<super::transport::SubmitInterrupted>() {
+        if let Some(i) = err.downcast_ref::<SubmitInterrupted>() {
+            return Some(i.to_string());
+        }
+        // subxt keeps a transport's own error inside `rpcs::Error::Client`, which it does not
+        // report as a cause, and a submission's error keeps its backend error out of the chain.
+        let inner = match err.downcast_ref::<subxt::rpcs::Error>() {
+            Some(subxt::rpcs::Error::Client(c)) => Some(c),
+            _ => match backend_of(err) {
+                Some(BackendError::Rpc(RpcError::ClientError(subxt::rpcs::Error::Client(c)))) => {
+                    Some(c)
+                }
+                _ => None,
+            },
+        };
+        if let Some(i) = inner.and_then(|c| c.downcast_ref::<SubmitInterrupted>()) {
             return Some(i.to_string());
         }
         cur = err.source();

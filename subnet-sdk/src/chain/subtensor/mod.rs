@@ -33,7 +33,7 @@ mod decode;
 mod errors;
 mod nonce;
 pub mod replay;
-mod timelock;
+pub mod timelock;
 mod transport;
 mod weights;
 mod write;
@@ -156,16 +156,19 @@ impl SubtensorBuilder {
         let transport = WsTransport::shared(self.endpoints.clone())
             .await
             .map_err(|e| errors::client(&e))?;
-        let endpoint = transport.endpoint().to_owned();
-        let mut chain = self.connect_with(transport.clone()).await?;
-        if let Some(inner) = Arc::get_mut(&mut chain.inner) {
-            inner.endpoint = endpoint;
-        }
-        Ok(chain)
+        self.open(transport.clone(), Some(transport)).await
     }
 
     /// Connects over any JSON-RPC transport: a recording replayed in tests, a proxy, ...
     pub async fn connect_with(self, rpc: impl RpcClientT) -> Result<Subtensor, ChainError> {
+        self.open(rpc, None).await
+    }
+
+    async fn open(
+        self,
+        rpc: impl RpcClientT,
+        transport: Option<Arc<WsTransport>>,
+    ) -> Result<Subtensor, ChainError> {
         let rpc = RpcClient::new(rpc);
         let genesis: Option<SubxtH256> = rpc
             .request("chain_getBlockHash", rpc_params![0u32])
@@ -187,7 +190,7 @@ impl SubtensorBuilder {
             inner: Arc::new(Inner {
                 client,
                 rpc,
-                endpoint: String::new(),
+                transport,
                 name,
                 genesis: H256(genesis.0),
                 nonces: Nonces::default(),
@@ -218,7 +221,8 @@ pub struct Subtensor {
 struct Inner {
     client: OnlineClient<SubtensorConfig>,
     rpc: RpcClient,
-    endpoint: String,
+    /// Our own WebSocket, when the client made it (not a transport handed in).
+    transport: Option<Arc<WsTransport>>,
     name: String,
     genesis: H256,
     nonces: Nonces,
@@ -232,7 +236,10 @@ impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Subtensor")
             .field("chain", &self.name)
-            .field("endpoint", &self.endpoint)
+            .field(
+                "endpoint",
+                &self.transport.as_ref().map(|t| t.endpoint().to_owned()),
+            )
             .field("genesis", &self.genesis)
             .finish_non_exhaustive()
     }
@@ -252,9 +259,13 @@ impl Subtensor {
         SubtensorBuilder::default()
     }
 
-    /// The endpoint in use (empty for a transport given to [`SubtensorBuilder::connect_with`]).
-    pub fn endpoint(&self) -> &str {
-        &self.inner.endpoint
+    /// The endpoint in use now (it changes when one fails and the next takes over); `None` for
+    /// a transport given to [`SubtensorBuilder::connect_with`].
+    pub fn endpoint(&self) -> Option<String> {
+        self.inner
+            .transport
+            .as_ref()
+            .map(|t| t.endpoint().to_owned())
     }
 
     /// Submits any call of the runtime by name, its arguments in declaration order (what the
@@ -921,6 +932,49 @@ impl Chain for Subtensor {
             .map(decode::stake_info)
             .filter(|s| s.as_ref().map_or(true, |s| !s.stake.is_zero()))
             .collect()
+    }
+
+    async fn registrations(&self, hotkey: &Hotkey) -> Result<Vec<(NetUid, Uid)>, ChainError> {
+        let at = self.head().await?;
+        // `IsNetworkMember(hotkey, netuid)`: the subnets a hotkey is on, keyed by hotkey first.
+        let mut entries = match at
+            .storage()
+            .iter(
+                ("SubtensorModule", "IsNetworkMember"),
+                vec![account_value(&hotkey.0)],
+            )
+            .await
+        {
+            Ok(entries) => entries,
+            Err(e) => return Err(errors::client(&e)),
+        };
+        let mut netuids = Vec::new();
+        while let Some(entry) = entries.next().await {
+            let entry = entry.map_err(|e| errors::client(&e))?;
+            let member = entry
+                .value()
+                .decode()
+                .map_err(|e| malformed("SubtensorModule.IsNetworkMember", e))?;
+            if !decode::boolean(&member).unwrap_or(false) {
+                continue;
+            }
+            let keys = entry
+                .key()
+                .map_err(|e| malformed("SubtensorModule.IsNetworkMember key", e))?;
+            let netuid = keys
+                .part(1)
+                .and_then(|k| k.decode_as::<u16>().ok().flatten())
+                .ok_or_else(|| malformed("SubtensorModule.IsNetworkMember key", "no netuid"))?;
+            netuids.push(NetUid(netuid));
+        }
+        netuids.sort_unstable();
+        let mut out = Vec::new();
+        for netuid in netuids {
+            if let Some(uid) = self.uid_of(&at, netuid, hotkey).await? {
+                out.push((netuid, uid));
+            }
+        }
+        Ok(out)
     }
 
     async fn transfer(

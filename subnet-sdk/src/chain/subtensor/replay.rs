@@ -5,13 +5,14 @@
 //! `{"result": ...}` (or `{"error": ...}`), or a list of them served in turn. Requests are
 //! matched as a client's differ from the recorder's in ways that do not change the answer:
 //! a trailing block hash is ignored, `0x` prefixes are optional, `state_getStorage` and
-//! `state_getStorageAt` are one method, and a runtime API recorded once answers whatever
-//! arguments it is called with. What the recordings leave out of a connection (block 0, the
+//! `state_getStorageAt` are one method, and a runtime API recorded once for a first argument
+//! (a netuid, an account) answers any call with that first argument. What the recordings leave out of a connection (block 0, the
 //! runtime version as `Core_version`, the metadata) is served from the runtime metadata file
 //! the replay is given. Unrecorded storage reads as empty; any other unrecorded request is a
 //! "method not found" error naming it, so a test sees exactly what was not covered.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use parity_scale_codec::{Compact, Encode};
@@ -23,6 +24,9 @@ use subxt::rpcs::{Error as RpcError, UserError};
 /// Finney's genesis hash: what recordings of the main network were signed for.
 pub const FINNEY_GENESIS: &str =
     "0x2f0555cc76fc2840a25a6ea3b9637146806f1f44b090c175ffde2a7e5ab36c03";
+
+/// Requests remembered for [`Replay::requests`].
+const MAX_REQUESTS_KEPT: usize = 4096;
 
 /// JSON-RPC "method not found".
 const NOT_FOUND: i32 = -32601;
@@ -51,7 +55,8 @@ pub struct Replay {
     served: Mutex<HashMap<String, usize>>,
     metadata: Vec<u8>,
     metadata_version: u32,
-    spec_version: u32,
+    /// The runtime version reported: the recorded one until [`Replay::set_spec_version`].
+    spec_version: AtomicU32,
     genesis: String,
     requests: Mutex<Vec<String>>,
 }
@@ -134,24 +139,29 @@ impl Replay {
             ));
         }
         let metadata_version = u32::from(metadata[4]);
-        let mut replay = Self {
+        // Read directly, not served: a list of recorded versions still starts at its first.
+        let spec_version = calls
+            .get("state_getRuntimeVersion")
+            .and_then(|r| r.first())
+            .and_then(|(_, responses)| responses.first())
+            .and_then(|r| r.get("result"))
+            .and_then(|v| v.get("specVersion"))
+            .and_then(Json::as_u64)
+            .and_then(|v| u32::try_from(v).ok())
+            .unwrap_or(0);
+        Ok(Self {
             calls,
             served: Mutex::default(),
             metadata,
             metadata_version,
-            spec_version: 0,
+            spec_version: AtomicU32::new(spec_version),
             genesis: FINNEY_GENESIS.to_owned(),
             requests: Mutex::default(),
-        };
-        replay.spec_version = replay
-            .recorded_result("state_getRuntimeVersion", None)
-            .and_then(|v| v.get("specVersion").and_then(Json::as_u64))
-            .and_then(|v| u32::try_from(v).ok())
-            .unwrap_or(0);
-        Ok(replay)
+        })
     }
 
-    /// The methods asked so far, in order (to check what a client did).
+    /// The methods asked most recently (up to the last 4096), in order: to check what a
+    /// client did.
     pub fn requests(&self) -> Vec<String> {
         self.requests
             .lock()
@@ -221,7 +231,7 @@ impl Replay {
             text("specName"),
             text("implName"),
             num("authoringVersion"),
-            num("specVersion"),
+            self.spec_version.load(Ordering::Relaxed),
             num("implVersion"),
             apis,
             num("transactionVersion"),
@@ -262,10 +272,20 @@ impl Replay {
                     .map(|(k, _)| k)
                     .filter(|k| k.first().and_then(Json::as_str) == Some(name))
                     .collect();
+                // The first argument (a netuid, an account) decides what is asked about; the rest
+                // (which fields of a selective metagraph, say) may differ.
+                let lead = |k: &[Json]| -> String {
+                    k.get(1)
+                        .and_then(Json::as_str)
+                        .map(|d| d.chars().take(4).collect())
+                        .unwrap_or_default()
+                };
+                let same_lead: Vec<&&Vec<Json>> =
+                    same_api.iter().filter(|k| lead(k) == lead(&key)).collect();
                 let chosen = if same_api.iter().any(|k| **k == key) {
                     key
-                } else if let [only] = same_api.as_slice() {
-                    (*only).clone()
+                } else if let [only] = same_lead.as_slice() {
+                    (**only).clone()
                 } else {
                     return Err(user(
                         NOT_FOUND,
@@ -301,6 +321,32 @@ impl Replay {
             )),
         }
     }
+
+    /// The runtime version as reported now, which a test may have moved on from the recording.
+    fn current_version(&self, method: &str, mut result: Json) -> Json {
+        if method == "state_getRuntimeVersion"
+            && let Some(fields) = result.as_object_mut()
+        {
+            fields.insert(
+                "specVersion".to_owned(),
+                Json::from(self.spec_version.load(Ordering::Relaxed)),
+            );
+        }
+        result
+    }
+
+    /// Serves another chain: block 0 is `genesis` (hex) instead of finney's, as a node of
+    /// another network would answer.
+    pub fn with_genesis(mut self, genesis: impl Into<String>) -> Self {
+        self.genesis = genesis.into();
+        self
+    }
+
+    /// Reports runtime version `spec_version` from now on, as a node does after a runtime
+    /// upgrade (the metadata served stays the same).
+    pub fn set_spec_version(&self, spec_version: u32) {
+        self.spec_version.store(spec_version, Ordering::Relaxed);
+    }
 }
 
 impl RpcClientT for Replay {
@@ -310,15 +356,18 @@ impl RpcClientT for Replay {
         params: Option<Box<RawValue>>,
     ) -> RawRpcFuture<'a, Box<RawValue>> {
         Box::pin(async move {
-            self.requests
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(method.to_owned());
+            {
+                let mut asked = self.requests.lock().unwrap_or_else(PoisonError::into_inner);
+                if asked.len() >= MAX_REQUESTS_KEPT {
+                    asked.drain(..MAX_REQUESTS_KEPT / 2);
+                }
+                asked.push(method.to_owned());
+            }
             let params: Vec<Json> = match params {
                 Some(p) => serde_json::from_str(p.get()).map_err(RpcError::Deserialization)?,
                 None => Vec::new(),
             };
-            let result = self.answer(method, &params)?;
+            let result = self.current_version(method, self.answer(method, &params)?);
             serde_json::value::to_raw_value(&result).map_err(RpcError::Deserialization)
         })
     }

@@ -21,24 +21,24 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroize;
 
 /// The chain's cap on a commit (`MAX_CRV3_COMMIT_SIZE_BYTES`); a longer one cannot be submitted.
-pub(crate) const MAX_COMMIT_SIZE: usize = 5000;
+pub const MAX_COMMIT_SIZE: usize = 5000;
 
 // IBE header: G2 point 96, `v` and `w` 8 + 32 each. Body: 8-byte length, then the AES output
 // (ciphertext 8 + payload + 16-byte tag, nonce 8 + 12). Cipher suite `AES_GCM_`: 8 + 8.
 /// Bytes a commit adds to its SCALE payload, so a commit's size is known before encrypting.
-pub(crate) const COMMIT_OVERHEAD: usize = 96 + 40 + 40 + 8 + 8 + 16 + 8 + 12 + 8 + 8;
+pub const COMMIT_OVERHEAD: usize = 96 + 40 + 40 + 8 + 8 + 16 + 8 + 12 + 8 + 8;
 
 /// Blocks past the first reveal block the round is aimed at, so its pulse is on chain in time.
-pub(crate) const SECURITY_BLOCK_OFFSET: u64 = 3;
+pub const SECURITY_BLOCK_OFFSET: u64 = 3;
 
 /// A commit sent against head block `n` lands in block `n + 1`.
-pub(crate) const COMMIT_INCLUSION_OFFSET: u64 = 1;
+pub const COMMIT_INCLUSION_OFFSET: u64 = 1;
 
 /// The range the chain allows for `RevealPeriodEpochs` (`MIN/MAX_COMMIT_REVEAL_PEROIDS`).
-pub(crate) const REVEAL_PERIOD_EPOCHS: std::ops::RangeInclusive<u64> = 1..=100;
+pub const REVEAL_PERIOD_EPOCHS: std::ops::RangeInclusive<u64> = 1..=100;
 
 /// The commit-reveal version the chain currently expects (`CommitRevealWeightsVersion`).
-pub(crate) const COMMIT_REVEAL_VERSION: u16 = 4;
+pub const COMMIT_REVEAL_VERSION: u16 = 4;
 
 const NANOS_PER_SEC: u128 = 1_000_000_000;
 const NANOS_PER_MILLI: u128 = 1_000_000;
@@ -52,20 +52,20 @@ const IBE_VECTOR_LEN: usize = 32;
 
 /// A drand beacon whose rounds the chain ingests and decrypts commits with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct DrandNetwork {
+pub struct DrandNetwork {
     /// Group public key, a compressed BLS12-381 G2 point: commits are encrypted to it.
-    pub(crate) public_key: [u8; 96],
+    pub public_key: [u8; 96],
     /// Unix time (seconds) of round 1.
-    pub(crate) genesis_time: u64,
+    pub genesis_time: u64,
     /// Seconds between rounds.
-    pub(crate) period: u64,
+    pub period: u64,
     /// Chain hash: the beacon's id in drand HTTP paths (`/{hash}/public/{round}`).
-    pub(crate) chain_hash: [u8; 32],
+    pub chain_hash: [u8; 32],
 }
 
 impl DrandNetwork {
     /// drand quicknet, the beacon the chain's drand pallet ingests (G1 signatures, RFC 9380).
-    pub(crate) const QUICKNET: Self = Self {
+    pub const QUICKNET: Self = Self {
         public_key: [
             0x83, 0xcf, 0x0f, 0x28, 0x96, 0xad, 0xee, 0x7e, 0xb8, 0xb5, 0xf0, 0x1f, //
             0xca, 0xd3, 0x91, 0x22, 0x12, 0xc4, 0x37, 0xe0, 0x07, 0x3e, 0x91, 0x1f, //
@@ -86,8 +86,7 @@ impl DrandNetwork {
     };
 
     /// Round to aim at for time `at`: `floor((at - genesis) / period)`, min 1, published by then.
-    #[cfg(test)]
-    pub(crate) fn round_at(&self, at: Duration) -> Result<u64, TimelockError> {
+    pub fn round_at(&self, at: Duration) -> Result<u64, TimelockError> {
         self.round_at_nanos(at.as_nanos())
     }
 
@@ -106,20 +105,20 @@ impl DrandNetwork {
 
 /// The weights a commit carries, exactly what the chain's `WeightsTlockPayload` decodes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct WeightsPayload {
+pub struct WeightsPayload {
     /// The committing hotkey; the chain drops the reveal unless it equals the commit's signer.
-    pub(crate) hotkey: [u8; 32],
+    pub hotkey: [u8; 32],
     /// Destination uids.
-    pub(crate) uids: Vec<u16>,
+    pub uids: Vec<u16>,
     /// Weight per uid (u16-normalised), same length as `uids`.
-    pub(crate) values: Vec<u16>,
+    pub values: Vec<u16>,
     /// The subnet's weights version key at commit time.
-    pub(crate) version_key: u64,
+    pub version_key: u64,
 }
 
 impl WeightsPayload {
     /// SCALE length of the payload, known before encoding so oversized commits fail early.
-    pub(crate) fn encoded_len(&self) -> usize {
+    pub fn encoded_len(&self) -> usize {
         compact_len(HOTKEY_LEN)
             + HOTKEY_LEN
             + compact_len(self.uids.len())
@@ -130,7 +129,7 @@ impl WeightsPayload {
     }
 
     /// SCALE encoding: `Vec<u8>` hotkey, `Vec<u16>` uids and values, `u64` version key.
-    pub(crate) fn encode(&self) -> Vec<u8> {
+    pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.encoded_len());
         put_compact(&mut out, HOTKEY_LEN);
         out.extend_from_slice(&self.hotkey);
@@ -141,7 +140,7 @@ impl WeightsPayload {
     }
 
     /// Decodes a plaintext as the chain's reveal does (trailing bytes ignored, long hotkeys cut).
-    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, TimelockError> {
+    pub fn decode(bytes: &[u8]) -> Result<Self, TimelockError> {
         let reason = match Self::decode_current(bytes) {
             Ok(payload) => return Ok(payload),
             Err(reason) => reason,
@@ -180,7 +179,7 @@ impl WeightsPayload {
 
 /// Why a commit could not be built, decrypted or scheduled.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum TimelockError {
+pub enum TimelockError {
     /// The commit exceeds the chain's 5000-byte bound.
     #[error("the commit is {size} bytes; the chain accepts at most {max}")]
     CommitTooLarge {
@@ -309,45 +308,45 @@ pub(crate) enum TimelockError {
 
 /// What a subnet's schedule looks like at the head block the commit is computed against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct EpochSchedule {
+pub struct EpochSchedule {
     /// The head block the storage below was read at.
-    pub(crate) current_block: u64,
+    pub current_block: u64,
     /// The subnet (not the mechanism storage index).
-    pub(crate) netuid: u16,
+    pub netuid: u16,
     /// `Tempo(netuid)`.
-    pub(crate) tempo: u16,
+    pub tempo: u16,
     /// `RevealPeriodEpochs(netuid)`.
-    pub(crate) reveal_period_epochs: u64,
+    pub reveal_period_epochs: u64,
     /// Block time in milliseconds (`Aura.SlotDuration`; 12000 on finney).
-    pub(crate) block_time_ms: u64,
+    pub block_time_ms: u64,
 }
 
 /// The stateful epoch counters the chain keeps since spec 423, read at the same head block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct EpochState {
+pub struct EpochState {
     /// `LastEpochBlock(netuid)`.
-    pub(crate) last_epoch_block: u64,
+    pub last_epoch_block: u64,
     /// `PendingEpochAt(netuid)`: an owner-triggered or deferred epoch, 0 if none.
-    pub(crate) pending_epoch_at: u64,
+    pub pending_epoch_at: u64,
     /// `SubnetEpochIndex(netuid)`.
-    pub(crate) subnet_epoch_index: u64,
+    pub subnet_epoch_index: u64,
     /// `BlocksSinceLastStep(netuid)`.
-    pub(crate) blocks_since_last_step: u64,
+    pub blocks_since_last_step: u64,
 }
 
 /// The round to lock a commit to, and the blocks it was derived from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct RevealTarget {
+pub struct RevealTarget {
     /// The drand round to encrypt to and pass as `reveal_round`.
-    pub(crate) reveal_round: u64,
+    pub reveal_round: u64,
     /// First block of the reveal epoch: the chain tries to reveal from here until the epoch ends.
-    pub(crate) reveal_block: u64,
+    pub reveal_block: u64,
     /// `reveal_block + SECURITY_BLOCK_OFFSET`, whose expected wall-clock time picked the round.
-    pub(crate) target_block: u64,
+    pub target_block: u64,
 }
 
 /// Reveal round under the modulo epochs of runtimes before stateful epochs (spec < 423).
-pub(crate) fn reveal_round_v1(
+pub fn reveal_round_v1(
     schedule: &EpochSchedule,
     network: &DrandNetwork,
     now: Duration,
@@ -364,7 +363,7 @@ pub(crate) fn reveal_round_v1(
 }
 
 /// Reveal round under stateful epochs (`SubnetEpochIndex`, spec >= 423).
-pub(crate) fn reveal_round_v2(
+pub fn reveal_round_v2(
     schedule: &EpochSchedule,
     state: &EpochState,
     network: &DrandNetwork,
@@ -375,10 +374,7 @@ pub(crate) fn reveal_round_v2(
 }
 
 /// First block whose reveal step sees the commit's reveal epoch, simulated block by block.
-pub(crate) fn reveal_block_v2(
-    schedule: &EpochSchedule,
-    state: &EpochState,
-) -> Result<u64, TimelockError> {
+pub fn reveal_block_v2(schedule: &EpochSchedule, state: &EpochState) -> Result<u64, TimelockError> {
     // Per block the runtime first reveals, judging epochs by the index plus one if an epoch is
     // due this block, then runs the coinbase, which ages `BlocksSinceLastStep` (capped at
     // tempo + 1) and fires a due epoch. A commit extrinsic is tagged with the same look-ahead
@@ -408,7 +404,7 @@ pub(crate) fn reveal_block_v2(
 }
 
 /// Timelock-encrypts the payload to `round`, giving the bytes to submit as `commit`.
-pub(crate) fn encrypt_weights<R: RngCore + CryptoRng>(
+pub fn encrypt_weights<R: RngCore + CryptoRng>(
     payload: &WeightsPayload,
     round: u64,
     network: &DrandNetwork,
@@ -467,7 +463,7 @@ pub(crate) fn encrypt_weights<R: RngCore + CryptoRng>(
 }
 
 /// Opens a commit with its round's pulse signature as the chain's reveal does (tests, audits).
-pub(crate) fn decrypt_weights(
+pub fn decrypt_weights(
     commit: &[u8],
     round_signature: &[u8],
 ) -> Result<WeightsPayload, TimelockError> {

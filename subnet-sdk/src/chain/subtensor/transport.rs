@@ -43,12 +43,12 @@ fn submits(method: &str) -> bool {
     method.starts_with("author_submit")
 }
 
-/// A submission whose connection broke before the node answered: it may or may not be in the
-/// pool, so it is not sent again.
+/// A submission the node did not answer (the connection broke, or the answer was too late):
+/// it may or may not be in the pool, so it is not sent again.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "the connection broke while submitting a transaction ({cause}); it may or may not have \
-     been included, so check before sending it again"
+    "no answer came to a submitted transaction ({cause}); it may or may not have been \
+     included, so check before sending it again"
 )]
 pub(crate) struct SubmitInterrupted {
     cause: String,
@@ -90,6 +90,12 @@ fn connection_lost(e: &WsError) -> bool {
     )
 }
 
+/// Whether a submission went out but no answer came back: the connection broke, or the node
+/// did not answer in time (it may still have pooled the transaction).
+fn unanswered(e: &WsError) -> bool {
+    connection_lost(e) || matches!(e, WsError::RequestTimeout)
+}
+
 /// Live connections by endpoint list, so that clients to the same chain share one.
 static SHARED: LazyLock<Mutex<HashMap<Vec<String>, Weak<WsTransport>>>> =
     LazyLock::new(Mutex::default);
@@ -111,15 +117,15 @@ struct Connection {
     client: Arc<WsClient>,
 }
 
-/// Why no endpoint could be reached.
-fn unreachable(endpoints: &[String], last: &str) -> RpcError {
-    RpcError::Client(
-        format!(
-            "no endpoint of {} answered (last error: {last})",
-            endpoints.join(", ")
-        )
-        .into(),
-    )
+/// Why no endpoint could be reached: each endpoint's own last failure, since the last one
+/// tried alone may hide the reason (a node of another chain) that matters.
+fn unreachable(endpoints: &[String], failures: &[String]) -> RpcError {
+    let reasons: Vec<String> = endpoints
+        .iter()
+        .zip(failures)
+        .map(|(endpoint, why)| format!("{endpoint}: {why}"))
+        .collect();
+    RpcError::Client(format!("no endpoint answered ({})", reasons.join("; ")).into())
 }
 
 impl WsTransport {
@@ -128,31 +134,27 @@ impl WsTransport {
         if endpoints.is_empty() {
             return Err(RpcError::Client("no endpoint given".into()));
         }
-        let existing = SHARED
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&endpoints)
-            .and_then(Weak::upgrade);
-        if let Some(transport) = existing {
-            return Ok(transport);
-        }
-        let transport = Arc::new(Self {
-            endpoints: endpoints.clone(),
-            current: Mutex::new(None),
-            reconnecting: tokio::sync::Mutex::new(()),
-            genesis: Mutex::new(None),
-        });
-        transport.connection().await?;
-        let mut shared = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
-        shared.retain(|_, weak| weak.strong_count() > 0);
-        // Two first connects may race; keep one, the other closes when its clients go.
-        match shared.get(&endpoints).and_then(Weak::upgrade) {
-            Some(winner) => Ok(winner),
-            None => {
-                shared.insert(endpoints, Arc::downgrade(&transport));
-                Ok(transport)
+        // Registered before it connects, so that concurrent first connects find it and wait
+        // for its one connection instead of each opening their own.
+        let transport = {
+            let mut shared = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
+            match shared.get(&endpoints).and_then(Weak::upgrade) {
+                Some(existing) => existing,
+                None => {
+                    shared.retain(|_, weak| weak.strong_count() > 0);
+                    let transport = Arc::new(Self {
+                        endpoints: endpoints.clone(),
+                        current: Mutex::new(None),
+                        reconnecting: tokio::sync::Mutex::new(()),
+                        genesis: Mutex::new(None),
+                    });
+                    shared.insert(endpoints, Arc::downgrade(&transport));
+                    transport
+                }
             }
-        }
+        };
+        transport.connection().await?;
+        Ok(transport)
     }
 
     /// The endpoint in use.
@@ -184,7 +186,7 @@ impl WsTransport {
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
             .map_or(0, |c| c.index + 1);
-        let mut last = String::new();
+        let mut failures = vec![String::new(); self.endpoints.len()];
         for round in 0..CONNECT_ROUNDS {
             if round > 0 {
                 tokio::time::sleep(ROUND_PAUSE).await;
@@ -203,12 +205,12 @@ impl WsTransport {
                     }
                     Err(e) => {
                         tracing::warn!(endpoint = %self.endpoints[index], error = %e, "chain endpoint unavailable");
-                        last = e;
+                        failures[index] = e;
                     }
                 }
             }
         }
-        Err(unreachable(&self.endpoints, &last))
+        Err(unreachable(&self.endpoints, &failures))
     }
 
     /// Opens endpoint `index` and checks that it serves the chain the others serve.
@@ -257,7 +259,7 @@ impl WsTransport {
             .request::<Box<RawValue>, _>(method, Raw(params.clone()))
             .await
         {
-            Err(e) if connection_lost(&e) && submits(method) => Err(interrupted(&e)),
+            Err(e) if submits(method) && unanswered(&e) => Err(interrupted(&e)),
             Err(e) if connection_lost(&e) => {
                 tracing::debug!(method, error = %e, "connection lost; sending again");
                 self.connection()
@@ -283,7 +285,7 @@ impl WsTransport {
             .subscribe::<Box<RawValue>, _>(method, Raw(params.clone()), unsubscribe)
             .await;
         let subscription = match first {
-            Err(e) if connection_lost(&e) && submits(method) => return Err(interrupted(&e)),
+            Err(e) if submits(method) && unanswered(&e) => return Err(interrupted(&e)),
             Err(e) if connection_lost(&e) => self
                 .connection()
                 .await?

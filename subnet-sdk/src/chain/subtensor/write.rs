@@ -295,7 +295,13 @@ impl Subtensor {
                 burn,
             });
         }
-        let c = calls::burned_register(netuid, hotkey);
+        // Where the runtime can cap the price, cap it just above what was read: registrations
+        // racing ours raise the price, and a surprise burn is what nobody wants.
+        let c = if has_call(&at, "SubtensorModule", "register_limit") {
+            calls::register_limit(netuid, hotkey, calls::price_cap(burn))
+        } else {
+            calls::burned_register(netuid, hotkey)
+        };
         let ctx = CallContext {
             netuid: Some(netuid),
             hotkey: Some(*hotkey),
