@@ -110,6 +110,36 @@ impl Runtime {
         }
     }
 
+    /// `Instant` (a block per transaction) or `Manual` (only `new_blocks`).
+    async fn block_mode(&self, mode: &str) {
+        let _: Json = self
+            .rpc
+            .request("dev_setBlockBuildMode", rpc_params![mode])
+            .await
+            .unwrap();
+    }
+
+    /// Waits until `n` transactions wait in the pool.
+    async fn wait_pending(&self, n: usize) {
+        let deadline = Instant::now() + START_GUARD;
+        loop {
+            let pending: Vec<Json> = self
+                .rpc
+                .request("author_pendingExtrinsics", rpc_params![])
+                .await
+                .unwrap();
+            if pending.len() >= n {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} of {n} transactions pooled",
+                pending.len()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     async fn new_blocks(&self, count: u32) {
         let _: Json = self
             .rpc
@@ -253,17 +283,34 @@ async fn a_miner_and_validator_run_on_a_real_subtensor_runtime() {
     );
     assert_rule(chain.metagraph(NetUid(77)).await, "SubnetNotExists");
 
-    // Nonces come from the node's pool-aware count and are counted up locally: transactions
-    // sent at once from one account all land (no "Priority is too low").
+    // Nonces come from the node's pool-aware count and are counted up locally: a transaction
+    // sent while the account's previous one still waits in the pool takes the next nonce (no
+    // "Priority is too low"). Blocks are made by hand here so that both wait in the pool
+    // together, then land in one block.
     let eve = key("//Eve").public();
     let before = chain.balance(&eve).await.unwrap();
-    let payer = alice();
-    let sent = futures::future::join_all(
-        (0..3).map(|_| chain.transfer(&payer, &eve, Balance::from_tao(1))),
-    )
-    .await;
-    let blocks: Vec<_> = sent.into_iter().map(|r| r.unwrap().extrinsic).collect();
-    assert_eq!(blocks.len(), 3);
+    runtime.block_mode("Manual").await;
+    let first = {
+        let chain = chain.clone();
+        tokio::spawn(async move { chain.transfer(&alice(), &eve, Balance::from_tao(1)).await })
+    };
+    runtime.wait_pending(1).await;
+    let second = {
+        let chain = chain.clone();
+        tokio::spawn(async move { chain.transfer(&alice(), &eve, Balance::from_tao(2)).await })
+    };
+    runtime.wait_pending(2).await;
+    runtime.new_blocks(1).await;
+    let (first, second) = (
+        first.await.unwrap().unwrap(),
+        second.await.unwrap().unwrap(),
+    );
+    runtime.block_mode("Instant").await;
+    assert_eq!(
+        first.block, second.block,
+        "both waited in the pool for the same block"
+    );
+    assert_ne!(first.extrinsic, second.extrinsic);
     assert_eq!(
         chain.balance(&eve).await.unwrap(),
         before.saturating_add(Balance::from_tao(3))

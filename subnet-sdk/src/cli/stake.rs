@@ -19,8 +19,9 @@ struct Target {
     /// The subnet.
     #[arg(long)]
     netuid: u16,
-    /// The amount in TAO.
-    #[arg(long, value_name = "TAO")]
+    /// The amount: TAO to stake; to unstake, the subnet's stake unit (TAO on the local
+    /// chain, the subnet's alpha on the Bittensor chain).
+    #[arg(long, value_name = "AMOUNT")]
     amount: Balance,
     /// Stake on this hotkey (a delegate) instead of the wallet's own hotkey.
     #[arg(long, value_name = "SS58")]

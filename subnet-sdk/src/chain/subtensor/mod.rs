@@ -500,39 +500,50 @@ impl Subtensor {
         at: &At,
         netuid: NetUid,
     ) -> Result<Hyperparameters, ChainError> {
+        // The newest version the runtime has; one whose answer does not read as expected gives
+        // way to the next (a layout not seen before must not cost the older ones).
+        let mut unreadable = None;
         for method in [
             "get_subnet_hyperparams_v3",
             "get_subnet_hyperparams_v2",
             "get_subnet_hyperparams",
         ] {
-            if let Some(v) = self
+            let Some(v) = self
                 .api(at, "SubnetInfoRuntimeApi", method, (netuid.get(),))
                 .await?
-            {
-                if decode::is_none(&v) {
-                    return Err(ChainError::SubnetNotExists { netuid });
-                }
-                let mut h = decode::hyperparameters(&v)?;
-                // Owner-facing switches the hyperparameter APIs leave out.
-                if let Some(v) = self
-                    .storage(
-                        at,
-                        "SubtensorModule",
-                        "CommitRevealWeightsEnabled",
-                        vec![netuid_value(netuid)],
-                    )
-                    .await?
-                {
-                    h.commit_reveal_weights_enabled =
-                        decode::boolean(&v).unwrap_or(h.commit_reveal_weights_enabled);
-                }
-                return Ok(h);
+            else {
+                continue;
+            };
+            if decode::is_none(&v) {
+                return Err(ChainError::SubnetNotExists { netuid });
             }
+            let mut h = match decode::hyperparameters(&v) {
+                Ok(h) => h,
+                Err(e) => {
+                    tracing::debug!(method, error = %e, "trying an older hyperparameter API");
+                    unreadable.get_or_insert(e);
+                    continue;
+                }
+            };
+            // Owner-facing switches the hyperparameter APIs leave out.
+            if let Some(v) = self
+                .storage(
+                    at,
+                    "SubtensorModule",
+                    "CommitRevealWeightsEnabled",
+                    vec![netuid_value(netuid)],
+                )
+                .await?
+            {
+                h.commit_reveal_weights_enabled =
+                    decode::boolean(&v).unwrap_or(h.commit_reveal_weights_enabled);
+            }
+            return Ok(h);
         }
-        Err(ChainError::Unsupported {
+        Err(unreadable.unwrap_or_else(|| ChainError::Unsupported {
             what: "reading hyperparameters (the runtime has no get_subnet_hyperparams API)"
                 .to_owned(),
-        })
+        }))
     }
 
     /// Which positions of the runtime's selective metagraph hold `names`.
