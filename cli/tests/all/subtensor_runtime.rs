@@ -21,7 +21,7 @@ use subforge_core::chain::AxonInfo;
 use subforge_core::{Balance, NetUid, Uid};
 use subforge_sdk::chain::subtensor::Subtensor;
 use subforge_sdk::chain::subtensor::Value;
-use subforge_sdk::chain::{ChainTarget, Hyperparameter, Weights};
+use subforge_sdk::chain::{ChainTarget, Hyperparameter, Reveal, Weights, WeightsOutcome};
 
 use super::chain_support::*;
 use super::cli_neuron::{Neuron, wallet};
@@ -483,5 +483,40 @@ async fn a_miner_and_validator_run_on_a_real_subtensor_runtime() {
         let (ok, out, err) = neuron.stop("TERM");
         assert!(ok, "stdout {out:?}; stderr {err}");
         assert_eq!(out.last().map(String::as_str), Some(last), "{err}");
+    }
+
+    // With commit-reveal on, the chain decides: the same call now commits the weights under a
+    // drand timelock, which the runtime accepts (this runtime takes its version-3 form), and
+    // the outcome says the chain reveals them itself.
+    chain
+        .set_hyperparameter(
+            &alice(),
+            netuid,
+            Hyperparameter::CommitRevealWeightsEnabled,
+            1,
+        )
+        .await
+        .unwrap();
+    let weights = Weights::new(vec![good_uid.0, junk_uid.0], vec![65_535, 1_000], 0);
+    match chain
+        .set_weights(&owner_hot, netuid, &weights)
+        .await
+        .unwrap()
+    {
+        WeightsOutcome::Committed {
+            reveal:
+                Reveal::Automatic {
+                    round,
+                    expected_block,
+                },
+            inclusion,
+        } => {
+            assert!(
+                expected_block > inclusion.block,
+                "revealed after the commit"
+            );
+            assert!(round > 30_000_000, "a quicknet round of today: {round}");
+        }
+        other => panic!("commit-reveal is on, yet {other:?}"),
     }
 }
