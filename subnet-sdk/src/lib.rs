@@ -14,6 +14,7 @@
 //! - [`registry`]: subnets by name, so one program runs any subnet linked into it.
 //! - [`localnet`]: a whole subnet (chain, miners, validators) in one process.
 //! - [`wasm`] (feature `wasm`): sandboxed WASM scoring on wasmtime, ABI v1.
+//! - [`gateway`] (feature `gateway`): an OpenAI-style HTTP API over a subnet's miners.
 //! - `cli` (feature `cli`): the `subforge` command-line tool.
 
 pub mod chain;
@@ -27,6 +28,9 @@ pub mod wallet;
 
 #[cfg(feature = "wasm")]
 pub mod wasm;
+
+#[cfg(feature = "gateway")]
+pub mod gateway;
 
 #[cfg(feature = "cli")]
 pub mod cli;

@@ -146,6 +146,7 @@ pub struct Localnet {
     start_epoch: u64,
     miners: Vec<RunningMiner>,
     validators: Vec<JoinHandle<Result<(), NeuronError>>>,
+    validator_hotkeys: Vec<Keypair>,
     stop: watch::Sender<bool>,
     /// The validators' state folder when there is no base path; removed on drop.
     _scratch: Option<tempfile::TempDir>,
@@ -416,6 +417,10 @@ impl Localnet {
             start_epoch: subnet.epoch_index,
             miners,
             validators,
+            validator_hotkeys: members[config.miners.len()..]
+                .iter()
+                .map(|m| m.hotkey.clone())
+                .collect(),
             stop,
             _scratch: scratch,
         })
@@ -519,6 +524,22 @@ impl Localnet {
     /// The running miners.
     pub fn miners(&self) -> &[RunningMiner] {
         &self.miners
+    }
+
+    /// Stops the miner serving as `uid`, as a miner that goes down would: its axon closes and
+    /// it stays registered, its axon still on chain. Returns whether there was one.
+    pub async fn stop_miner(&mut self, uid: Uid) -> bool {
+        let Some(i) = self.miners.iter().position(|m| m.uid() == uid) else {
+            return false;
+        };
+        self.miners.remove(i).shutdown().await;
+        true
+    }
+
+    /// The hotkey of validator `i` (registered and staked on the subnet): what a gateway
+    /// beside the localnet signs its requests with.
+    pub fn validator_hotkey(&self, i: usize) -> Option<&Keypair> {
+        self.validator_hotkeys.get(i)
     }
 
     /// Waits until `epochs` epochs have run since the localnet started, reporting progress

@@ -20,6 +20,7 @@ use subforge_core::identity::Keypair;
 use subforge_core::{MinerHandler, Scorer, Task, TaskGenerator, TaskSchema};
 
 use crate::chain::Chain;
+use crate::net::{AxonBuilder, Endpoint, TaskEndpoint};
 use crate::neuron::{
     Miner, NeuronError, RunningMiner, StepReport, Validator, ValidatorConfig, ValidatorState,
 };
@@ -117,6 +118,40 @@ pub trait Subnet: Send + Sync + 'static {
             self.name()
         )))
     }
+
+    /// Adds the miner's routes to its axon: by default the subnet's task answered by
+    /// `handler`. Subnets that also stream, or answer more tasks, add them here.
+    fn routes(&self, axon: AxonBuilder, handler: Arc<dyn MinerHandler<Self::Task>>) -> AxonBuilder {
+        axon.serve::<Self::Task, _>(handler)
+    }
+
+    /// The tasks this subnet's miners answer, callable with JSON (what the gateway serves at
+    /// `/v1/tasks/{name}`). Default: the subnet's task. Keep in step with [`Subnet::routes`].
+    fn endpoints(&self) -> Vec<Arc<dyn TaskEndpoint>> {
+        vec![Endpoint::<Self::Task>::answered()]
+    }
+
+    /// How OpenAI-style text requests (chat and completions) become this subnet's tasks, for
+    /// subnets that produce text. Default: none.
+    fn completions(&self) -> Option<CompletionSpec> {
+        None
+    }
+}
+
+/// How an OpenAI-style text request becomes a subnet's task, and its answer text again: what
+/// lets the gateway serve `/v1/chat/completions` and `/v1/completions` for a subnet.
+#[derive(Debug, Clone, Copy)]
+pub struct CompletionSpec {
+    /// The model name clients ask for (listed at `/v1/models`).
+    pub model: &'static str,
+    /// The task answered with the whole text.
+    pub task: &'static str,
+    /// The task miners stream the text of, if any (for `stream: true`).
+    pub stream_task: Option<&'static str>,
+    /// The task's JSON for a prompt and a length limit (`max_tokens`, if the caller gave one).
+    pub request: fn(prompt: &str, max_tokens: Option<u32>) -> serde_json::Value,
+    /// The text of a task's answer.
+    pub text: fn(answer: &serde_json::Value) -> Option<String>,
 }
 
 /// A validator of any task type.
@@ -174,6 +209,12 @@ pub trait SubnetKind: Send + Sync {
         config: ValidatorConfig,
         scoring: &ScorerChoice,
     ) -> Result<Box<dyn ValidatorRunner>, NeuronError>;
+
+    /// The tasks miners answer, callable with JSON.
+    fn endpoints(&self) -> Vec<Arc<dyn TaskEndpoint>>;
+
+    /// How OpenAI-style text requests become the subnet's tasks, if they can.
+    fn completions(&self) -> Option<CompletionSpec>;
 }
 
 #[async_trait]
@@ -187,7 +228,7 @@ impl<S: Subnet> SubnetKind for S {
     }
 
     fn tasks(&self) -> Vec<TaskSchema> {
-        vec![S::Task::schema()]
+        Subnet::endpoints(self).iter().map(|e| e.schema()).collect()
     }
 
     fn miner_models(&self) -> Vec<(&'static str, &'static str)> {
@@ -204,9 +245,15 @@ impl<S: Subnet> SubnetKind for S {
         spec: &MinerSpec,
     ) -> Result<RunningMiner, NeuronError> {
         let handler = self.miner(spec)?;
-        miner
-            .start(move |axon| axon.serve::<S::Task, _>(handler))
-            .await
+        miner.start(move |axon| self.routes(axon, handler)).await
+    }
+
+    fn endpoints(&self) -> Vec<Arc<dyn TaskEndpoint>> {
+        Subnet::endpoints(self)
+    }
+
+    fn completions(&self) -> Option<CompletionSpec> {
+        Subnet::completions(self)
     }
 
     fn validator(

@@ -51,6 +51,11 @@ pub(crate) struct LocalnetArgs {
     /// Also serve the chain over JSON-RPC on 127.0.0.1:PORT, so other processes can join.
     #[arg(long, value_name = "PORT")]
     rpc_port: Option<u16>,
+    /// Also serve the subnet's miners as an HTTP API (OpenAI completions, tasks as JSON) on
+    /// 127.0.0.1:PORT, signed with the first validator's hotkey; no API keys.
+    #[cfg(feature = "gateway")]
+    #[arg(long, value_name = "PORT")]
+    gateway: Option<u16>,
     /// Fix the validators' challenge seed, for reproducible runs.
     #[arg(long)]
     seed: Option<u64>,
@@ -105,6 +110,30 @@ pub(crate) fn run(args: LocalnetArgs, _global: &GlobalOpts) -> anyhow::Result<()
                 let node = crate::chain::node::serve(net.chain().clone(), addr).await?;
                 say(&format!("chain served at {} (JSON-RPC)", node.ws_url()));
                 Some(node)
+            }
+            None => None,
+        };
+        #[cfg(feature = "gateway")]
+        let _gateway = match args.gateway {
+            Some(port) => {
+                let hotkey = net
+                    .validator_hotkey(0)
+                    .cloned()
+                    .ok_or_else(|| anyhow::anyhow!("--gateway needs a validator's hotkey"))?;
+                let config = crate::gateway::GatewayConfig {
+                    bind: SocketAddr::from(([127, 0, 0, 1], port)),
+                    ..crate::gateway::GatewayConfig::default()
+                };
+                let chain: std::sync::Arc<dyn crate::chain::Chain> =
+                    std::sync::Arc::new(net.chain().clone());
+                let gateway =
+                    crate::gateway::serve(kind, chain, net.netuid(), hotkey, config).await?;
+                say(&format!(
+                    "gateway at http://{} (OpenAI base URL {})",
+                    gateway.local_addr(),
+                    gateway.openai_base_url()
+                ));
+                Some(gateway)
             }
             None => None,
         };

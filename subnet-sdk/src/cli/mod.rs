@@ -5,6 +5,8 @@
 
 mod chain_opts;
 mod epoch;
+#[cfg(feature = "gateway")]
+mod gateway;
 mod localnet;
 mod metagraph;
 mod neuron;
@@ -84,6 +86,9 @@ enum Command {
     Miner(neuron::MinerArgs),
     /// Run a validator: query miners, score them and set weights.
     Validator(neuron::ValidatorArgs),
+    /// Serve a subnet's miners as an HTTP API: OpenAI completions, tasks as JSON, metrics.
+    #[cfg(feature = "gateway")]
+    Gateway(gateway::GatewayArgs),
     /// Create, restore, list and show wallets (coldkeys and hotkeys).
     Wallet(wallet::WalletArgs),
     /// Run a local chain and serve it over JSON-RPC (HTTP and WebSocket).
@@ -118,6 +123,8 @@ pub fn main() -> ExitCode {
         Command::Localnet(args) => localnet::run(args, &cli.global),
         Command::Miner(args) => neuron::run_miner(args, &cli.global),
         Command::Validator(args) => neuron::run_validator(args, &cli.global),
+        #[cfg(feature = "gateway")]
+        Command::Gateway(args) => gateway::run(args, &cli.global),
         Command::Schema(args) => schema::run(args, &cli.global),
         Command::Wallet(args) => wallet::run(args, &cli.global),
         Command::Node(args) => node::run(args, &cli.global),

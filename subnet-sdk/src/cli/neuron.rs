@@ -176,6 +176,16 @@ pub(crate) struct ValidatorArgs {
     seed: Option<u64>,
 }
 
+/// A `--wire` value.
+pub(crate) fn parse_wire(w: &str) -> anyhow::Result<Wire> {
+    Ok(match w {
+        "synapse" => Wire::Synapse,
+        "btauth" => Wire::BtAuth,
+        "epistula" => Wire::Epistula,
+        other => bail!("--wire `{other}`: use synapse, btauth or epistula"),
+    })
+}
+
 pub(crate) fn run_miner(args: MinerArgs, global: &GlobalOpts) -> anyhow::Result<()> {
     let file = read_config(args.neuron.config.as_deref())?;
     let (subnet, netuid) = args.neuron.subnet_and_netuid(&file)?;
@@ -274,12 +284,7 @@ pub(crate) fn run_validator(args: ValidatorArgs, global: &GlobalOpts) -> anyhow:
         config.version_key = v;
     }
     if let Some(w) = args.wire.or(file.wire) {
-        config.wire = match w.as_str() {
-            "synapse" => Wire::Synapse,
-            "btauth" => Wire::BtAuth,
-            "epistula" => Wire::Epistula,
-            other => bail!("--wire `{other}`: use synapse, btauth or epistula"),
-        };
+        config.wire = parse_wire(&w)?;
     }
     config.seed = args.seed.or(file.seed);
     let wasm_file = args.wasm_scorer.or(file.wasm_scorer);

@@ -147,7 +147,8 @@ pub struct QueryError {
 }
 
 impl QueryError {
-    fn new(status: u16, message: impl Into<String>) -> Self {
+    /// A failure with this status and message.
+    pub fn new(status: u16, message: impl Into<String>) -> Self {
         Self {
             status: StatusCode(status),
             message: message.into(),
@@ -277,7 +278,10 @@ impl Dendrite {
             let target = target.clone();
             set.spawn(async move {
                 let outcome = match enc {
-                    Ok(enc) => this.fetch::<T>(&target, enc, timeout, deadline).await,
+                    Ok(enc) => this
+                        .fetch::<T>(&target, enc, timeout, deadline)
+                        .await
+                        .map(|(payload, claim, _)| (payload, claim)),
                     Err(e) => Err(e),
                 };
                 Fetched {
@@ -356,6 +360,17 @@ impl Dendrite {
         task: &T,
         timeout: Duration,
     ) -> MinerResponse<T> {
+        self.call_signed(target, task, timeout).await.0
+    }
+
+    /// Sends `task` to one target, and keeps what proves the miner gave the answer: its raw
+    /// body and signature, when the answer was signed and the signature checks.
+    pub async fn call_signed<T: Task>(
+        &self,
+        target: &Target,
+        task: &T,
+        timeout: Duration,
+    ) -> (MinerResponse<T>, Option<SignedAnswer>) {
         let start = Instant::now();
         let deadline = tokio::time::Instant::from_std(start) + timeout;
         let outcome = match self.encode(task, target.wire, timeout) {
@@ -363,8 +378,14 @@ impl Dendrite {
             Err(e) => Err(e),
         };
         let latency = start.elapsed();
-        let outcome = outcome.map(|(payload, claim)| (payload, claim.is_some_and(|c| c.verify())));
-        self.response(target.clone(), outcome, latency)
+        let mut proof = None;
+        let outcome = outcome.map(|(payload, claim, body)| {
+            let verified = claim.filter(Claim::verify).map(|claim| {
+                proof = Some(SignedAnswer { claim, body });
+            });
+            (payload, verified.is_some())
+        });
+        (self.response(target.clone(), outcome, latency), proof)
     }
 
     fn response<T: Task>(
@@ -500,7 +521,7 @@ impl Dendrite {
         encoded: Encoded,
         timeout: Duration,
         deadline: tokio::time::Instant,
-    ) -> Result<(T::Response, Option<Claim>), QueryError> {
+    ) -> Result<(T::Response, Option<Claim>, Bytes), QueryError> {
         let (parts, body, signature) = self
             .send(T::NAME, target, &encoded, timeout, deadline)
             .await?;
@@ -516,7 +537,7 @@ impl Dendrite {
             &signature,
             &body,
         );
-        Ok((payload, claim))
+        Ok((payload, claim, body))
     }
 
     async fn read_body(
@@ -567,6 +588,18 @@ impl Dendrite {
             done: false,
         })
     }
+}
+
+/// A miner's answer with its proof: the raw body as it came, and the miner's signature over
+/// `subforge-response/1`, its hotkey, the caller's hotkey, the request's signature and the
+/// body's SHA-256 (see `docs/wire.md`). Anyone holding it can check that this miner gave this
+/// answer to this request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedAnswer {
+    /// The signer, the signed message and the signature (already checked).
+    pub claim: Claim,
+    /// The body the message's hash covers.
+    pub body: Bytes,
 }
 
 /// The chunks of a streaming answer, as they arrive.

@@ -13,6 +13,7 @@
 
 pub mod axon;
 pub mod dendrite;
+pub mod endpoint;
 pub mod keys;
 pub mod limits;
 pub mod nonce;
@@ -24,7 +25,8 @@ pub use axon::{
     AXON_PREPARED_NONCES, Axon, AxonBuilder, AxonError, CallerGone, ChunkSink, HEALTH_PATH,
     StreamHandler,
 };
-pub use dendrite::{ChunkStream, Dendrite, DendriteConfig, QueryError, Target};
+pub use dendrite::{ChunkStream, Dendrite, DendriteConfig, QueryError, SignedAnswer, Target};
+pub use endpoint::{Endpoint, FieldError, JsonAnswer, TaskEndpoint};
 pub use limits::AxonLimits;
 pub use signer::{HotkeySigner, Signer};
 pub use wire::Wire;

@@ -10,7 +10,12 @@ pub(crate) fn venv(name: &str, packages: &[&str]) -> PathBuf {
         .parent()
         .expect("the target folder")
         .to_owned();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/pyenv.sh");
+    // The workspace's script, found from whichever crate's tests include this file.
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|dir| dir.join("scripts/pyenv.sh"))
+        .find(|p| p.is_file())
+        .expect("scripts/pyenv.sh in the workspace");
     let out = Command::new(&script)
         .arg(target.join("pyenv").join(name))
         .args(packages)

@@ -27,7 +27,7 @@ pub mod task;
 pub use corpus::{WORLD_SEED, World};
 pub use generate::PassageGenerator;
 pub use miner::{JunkMiner, NgramMiner};
-pub use scoring::RougeL;
+pub use scoring::{RougeL, consensus};
 #[cfg(feature = "runtime")]
 pub use subnet::TextSubnet;
-pub use task::{Completion, Continuation, TextGeneration};
+pub use task::{Completion, Continuation, TextGeneration, TextStream};

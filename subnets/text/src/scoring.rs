@@ -5,7 +5,7 @@
 use subforge_core::{MinerResponse, ScoreError, Scorer};
 
 use crate::ngram::tokenize;
-use crate::task::{Continuation, TextGeneration};
+use crate::task::{Completion, Continuation, TextGeneration};
 
 /// No continuation is compared on more words than this, whatever `max_words` says: the
 /// comparison is quadratic in length.
@@ -54,6 +54,27 @@ pub fn rouge_l(candidate: &str, reference: &str, limit: usize) -> f64 {
     (2 * common) as f64 / (c.len() + r.len()) as f64
 }
 
+/// The answer that agrees most with the others: each answer's ROUGE-L against every other
+/// one, summed. With no reference at hand, what several independent miners agree on is the
+/// best guess at how the passage goes on (a minimum-Bayes-risk choice). Ties go to the
+/// earliest answer. `answers` must not be empty.
+pub fn consensus(task: &TextGeneration, answers: &[&Completion]) -> usize {
+    let limit = usize::from(task.max_words).min(MAX_SCORED_WORDS);
+    let mut best = (0, f64::NEG_INFINITY);
+    for (i, a) in answers.iter().enumerate() {
+        let agreement: f64 = answers
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, b)| rouge_l(&a.text, &b.text, limit))
+            .sum();
+        if agreement > best.1 {
+            best = (i, agreement);
+        }
+    }
+    best.0
+}
+
 impl Scorer<TextGeneration> for RougeL {
     fn score(
         &self,
@@ -75,6 +96,29 @@ impl Scorer<TextGeneration> for RougeL {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn consensus_picks_the_answer_the_others_agree_with() {
+        let task = TextGeneration {
+            prompt: "the river".into(),
+            max_words: 16,
+        };
+        let c = |t: &str| Completion { text: t.into() };
+        let (odd, head, whole, tail) = (
+            c("purple engines hum softly"),
+            c("runs down to the"),
+            c("runs down to the old sea"),
+            c("to the old sea"),
+        );
+        // `whole` shares four words with each of the others (0.8 + 0.8), `head` and `tail`
+        // share two with each other (0.8 + 0.5 each): `whole` wins wherever it comes.
+        assert_eq!(consensus(&task, &[&odd, &head, &whole, &tail]), 2);
+        assert_eq!(consensus(&task, &[&whole, &odd, &tail, &head]), 0);
+        assert_eq!(consensus(&task, &[&tail, &head, &odd, &whole]), 3);
+        // No agreement at all: the earliest.
+        assert_eq!(consensus(&task, &[&odd, &c("stone")]), 0);
+        assert_eq!(consensus(&task, &[&odd]), 0);
+    }
 
     #[test]
     fn rouge_l_values() {

@@ -3,16 +3,18 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use subforge_core::{MinerHandler, Scorer, TaskGenerator};
-use subforge_sdk::registry::{MinerSpec, Subnet, SubnetError, SubnetRegistration};
+use async_trait::async_trait;
+use subforge_core::{Caller, HandlerError, MinerHandler, Scorer, TaskGenerator};
+use subforge_sdk::net::{AxonBuilder, ChunkSink, Endpoint, StreamHandler, TaskEndpoint};
+use subforge_sdk::registry::{CompletionSpec, MinerSpec, Subnet, SubnetError, SubnetRegistration};
 use subforge_sdk::wasm::{Limits, ScoringEngine, WasmScorer};
 
 use crate::corpus::{WORLD_SEED, World};
 use crate::generate::PassageGenerator;
 use crate::llm::{LlmApi, LlmMiner};
 use crate::miner::{JunkMiner, NgramMiner};
-use crate::scoring::RougeL;
-use crate::task::TextGeneration;
+use crate::scoring::{RougeL, consensus};
+use crate::task::{TextGeneration, TextStream};
 
 /// Words validators ask for in each continuation.
 pub const MAX_WORDS: u16 = 12;
@@ -174,6 +176,72 @@ impl Subnet for TextSubnet {
                 .map_err(wasm)?,
         };
         Ok(Arc::new(scorer))
+    }
+
+    /// Every miner also streams its continuation word by word (`TextGenerationStream`).
+    fn routes(
+        &self,
+        axon: AxonBuilder,
+        handler: Arc<dyn MinerHandler<TextGeneration>>,
+    ) -> AxonBuilder {
+        axon.serve::<TextGeneration, _>(handler.clone())
+            .stream::<TextStream, _>(WordByWord(handler))
+    }
+
+    fn endpoints(&self) -> Vec<Arc<dyn TaskEndpoint>> {
+        vec![
+            Endpoint::<TextGeneration>::answered_best_by(consensus),
+            Endpoint::<TextStream>::streamed(),
+        ]
+    }
+
+    /// A prompt is a passage's beginning; `max_tokens` counts words here.
+    fn completions(&self) -> Option<CompletionSpec> {
+        Some(CompletionSpec {
+            model: "subforge-text",
+            task: <TextGeneration as subforge_core::Task>::NAME,
+            stream_task: Some(<TextStream as subforge_core::Task>::NAME),
+            request: |prompt, max_tokens| {
+                let words =
+                    max_tokens.map_or(COMPLETION_WORDS, |m| u16::try_from(m).unwrap_or(u16::MAX));
+                serde_json::json!({ "prompt": prompt, "max_words": words })
+            },
+            text: |answer| {
+                answer
+                    .get("text")
+                    .and_then(|t| t.as_str())
+                    .map(str::to_owned)
+            },
+        })
+    }
+}
+
+/// Words a completion has when the caller gives no `max_tokens`.
+pub const COMPLETION_WORDS: u16 = 32;
+
+/// Streams a miner's continuation one word at a time.
+struct WordByWord(Arc<dyn MinerHandler<TextGeneration>>);
+
+#[async_trait]
+impl StreamHandler<TextStream> for WordByWord {
+    async fn stream(
+        &self,
+        task: TextStream,
+        caller: &Caller,
+        sink: ChunkSink,
+    ) -> Result<(), HandlerError> {
+        let completion = self.0.forward(task.into(), caller).await?;
+        for (i, word) in completion.text.split_whitespace().enumerate() {
+            let chunk = if i == 0 {
+                word.to_owned()
+            } else {
+                format!(" {word}")
+            };
+            if sink.send(chunk).await.is_err() {
+                break;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -34,3 +34,30 @@ impl Task for TextGeneration {
     type Response = Completion;
     type Reference = Continuation;
 }
+
+/// The same request as [`TextGeneration`], answered as a stream: the miner sends the
+/// continuation's words as it produces them (UTF-8 text chunks). What the gateway uses for
+/// streamed chat completions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct TextStream {
+    /// The beginning of a passage.
+    pub prompt: String,
+    /// The most words the continuation may have.
+    pub max_words: u16,
+}
+
+impl Task for TextStream {
+    const NAME: &'static str = "TextGenerationStream";
+    const TIMEOUT: Duration = Duration::from_secs(5);
+    type Response = Completion;
+    type Reference = Continuation;
+}
+
+impl From<TextStream> for TextGeneration {
+    fn from(s: TextStream) -> Self {
+        Self {
+            prompt: s.prompt,
+            max_words: s.max_words,
+        }
+    }
+}

@@ -7,6 +7,10 @@
 #[path = "../../../../subnet-sdk/tests/all/chain_support.rs"]
 mod chain_support;
 
+#[path = "../../../../subnet-sdk/tests/all/python.rs"]
+mod python;
+
+mod gateway;
 mod llm;
 mod localnet;
 mod neurons;
