@@ -1,11 +1,13 @@
-//! The `subforge` command: the SDK's command-line tool with the built-in subnets linked in.
+//! The `subforge` command: the SDK's command-line tool with the built-in subnets (text, image
+//! and data).
 //!
-//! A subnet crate makes the same tool for its own subnet with a two-line `main.rs`: link the
-//! crate (`use my_subnet as _;`, which registers it) and call `subforge_sdk::cli::main()`.
-
-// Linking the subnet crates registers them (inventory) with the runtime.
-use subforge_subnet_text as _;
+//! A subnet crate makes the same tool for its own subnet with a one-line `main`:
+//! `subforge_sdk::cli::App::new().subnet(&MySubnet).run()`.
 
 fn main() -> std::process::ExitCode {
-    subforge_sdk::cli::main()
+    subforge_sdk::cli::App::new()
+        .subnet(&subforge_subnet_text::TextSubnet)
+        .subnet(&subforge_subnet_image::ImageSubnet)
+        .subnet(&subforge_subnet_data::DataSubnet)
+        .run()
 }

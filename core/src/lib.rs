@@ -3,7 +3,8 @@
 //! The domain of a Bittensor-style subnet, with no I/O: the types every other Subforge crate
 //! and every subnet speaks, and the pure rules that must give the same bits everywhere.
 //!
-//! - **Tasks** ([`Task`], [`Challenge`], [`Seed`]): what validators ask and miners answer.
+//! - **Tasks** ([`Task`], [`Challenge`], [`Seed`]): what validators ask and miners answer;
+//!   [`Blob`] carries binary payloads (images, arrays) in them as base64.
 //! - **Miners** ([`MinerHandler`], [`Caller`], [`Verdict`]): how a task is answered, and for whom.
 //! - **Validators** ([`TaskGenerator`], [`Scorer`], [`MinerResponse`]): making challenges and
 //!   scoring the answers, purely and deterministically.
@@ -15,6 +16,8 @@
 //!   with the Bittensor chain, and a scenario simulator over them.
 //! - **Weights** ([`weights`]): a validator's scores turned into the weights the chain accepts,
 //!   and commit-reveal hashes.
+//! - **Integrity** ([`integrity`]): findings from public data, each naming its evidence:
+//!   validators copying weights, what a cabal below kappa gains, miners answering alike.
 //!
 //! The crate builds for `wasm32-unknown-unknown` so that WASM scoring modules share these
 //! types. Everything that needs an operating-system random source (generating keys and
@@ -24,14 +27,17 @@
 pub mod chain;
 pub mod consensus;
 pub mod identity;
+pub mod integrity;
 pub mod weights;
 
+mod blob;
 mod canonical;
 mod generate;
 mod miner;
 mod scoring;
 mod task;
 
+pub use blob::Blob;
 pub use canonical::canonical_json;
 pub use chain::{AxonInfo, Balance, Block, Hyperparameters, Metagraph, NetUid, U16Proportion, Uid};
 pub use generate::{GenerateError, TaskGenerator};

@@ -17,7 +17,9 @@
 //! - [`gateway`] (feature `gateway`): an OpenAI-style HTTP API over a subnet's miners.
 //! - `cli` (feature `cli`): the `subforge` command-line tool.
 
+pub mod audit;
 pub mod chain;
+pub mod dashboard;
 pub mod fs;
 pub mod localnet;
 pub mod net;
@@ -36,3 +38,18 @@ pub mod gateway;
 pub mod cli;
 
 pub use subforge_core as core;
+
+/// The bytes of WASM scoring module `NAME`, built by the crate's build script with the
+/// `subforge-build` crate (`subforge_build::ScorerBuild`) and embedded in the program:
+///
+/// ```ignore
+/// pub const SCORER_WASM: &[u8] = subforge_sdk::embedded_scorer!("my_subnet_scorer");
+/// ```
+///
+/// A module is named after its artifact: the scorer crate's library name, or an example's.
+#[macro_export]
+macro_rules! embedded_scorer {
+    ($name:literal) => {
+        include_bytes!(env!(concat!("SUBFORGE_WASM_", $name)))
+    };
+}

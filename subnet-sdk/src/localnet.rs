@@ -54,6 +54,10 @@ pub struct LocalnetConfig {
     pub sample_size: Option<usize>,
     /// Validators' moving-average weight of a new score. Default 0.3 (short runs).
     pub moving_average_alpha: f64,
+    /// Whether validators write signed transcripts of their steps, to
+    /// `validators/validatorN/transcripts` under the base path (`subforge audit` checks
+    /// them). Default off.
+    pub transcripts: bool,
 }
 
 impl LocalnetConfig {
@@ -69,7 +73,7 @@ impl LocalnetConfig {
                     if i % 2 == 0 {
                         ScorerChoice::Native
                     } else {
-                        ScorerChoice::Wasm(None)
+                        ScorerChoice::Wasm(Vec::new())
                     }
                 })
                 .collect(),
@@ -81,6 +85,7 @@ impl LocalnetConfig {
             seed: None,
             sample_size: None,
             moving_average_alpha: 0.3,
+            transcripts: false,
         }
     }
 }
@@ -349,19 +354,11 @@ impl Localnet {
         }
 
         let chain_dyn: Arc<dyn Chain> = Arc::new(chain.clone());
-        let (metagraph, subnet, info) = snapshot(&chain, netuid).await?;
         let mut roles: HashMap<Hotkey, Role> = members
             .iter()
             .map(|m| (Hotkey(m.hotkey.public()), m.role.clone()))
             .collect();
         roles.insert(Hotkey(owner_hot.public()), Role::Owner);
-        let start_stake = metagraph
-            .hotkeys
-            .iter()
-            .copied()
-            .zip(metagraph.stake.iter().copied())
-            .collect();
-
         let mut miners = Vec::new();
         for (m, spec) in members.iter().zip(&config.miners) {
             let mut miner_config = MinerConfig::new(netuid);
@@ -385,7 +382,10 @@ impl Localnet {
             }
         };
         let (stop, stopped) = watch::channel(false);
-        let mut validators = Vec::new();
+        // Every validator is built (WASM scorers compiled, which takes a moment) before any
+        // starts, so they all take their first step together; building runs off the async
+        // threads.
+        let mut runners = Vec::new();
         for (i, (m, scoring)) in members[config.miners.len()..]
             .iter()
             .zip(&config.validators)
@@ -397,14 +397,34 @@ impl Localnet {
             vc.sample_size = config.sample_size.unwrap_or(config.miners.len());
             vc.moving_average_alpha = config.moving_average_alpha;
             vc.timeout = Some(Duration::from_secs(5));
+            if config.transcripts {
+                vc.transcripts = Some(crate::audit::TranscriptConfig::new(
+                    vc.base_path.join("transcripts"),
+                ));
+            }
             let runner = kind.validator(chain_dyn.clone(), m.hotkey.clone(), vc, scoring)?;
-            let mut stopped = stopped.clone();
-            let shutdown: BoxFuture<'static, ()> = Box::pin(async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            });
-            validators.push(tokio::spawn(runner.run(shutdown)));
+            runners.push(runner);
         }
+        let validators: Vec<_> = runners
+            .into_iter()
+            .map(|runner| {
+                let mut stopped = stopped.clone();
+                let shutdown: BoxFuture<'static, ()> = Box::pin(async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                });
+                tokio::spawn(runner.run(shutdown))
+            })
+            .collect();
         log(&format!("{} validators running", validators.len()));
+
+        // The books and the epoch count start now, with every neuron running.
+        let (metagraph, subnet, info) = snapshot(&chain, netuid).await?;
+        let start_stake = metagraph
+            .hotkeys
+            .iter()
+            .copied()
+            .zip(metagraph.stake.iter().copied())
+            .collect();
 
         Ok(Self {
             chain,

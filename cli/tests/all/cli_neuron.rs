@@ -122,6 +122,11 @@ impl Drop for Neuron {
 fn ctrl_c_stops_a_running_localnet_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().to_str().unwrap();
+    // A port just released, for the localnet's gateway.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port().to_string()
+    };
     let mut net = Neuron::spawn(&[
         "localnet",
         "--miners",
@@ -137,7 +142,22 @@ fn ctrl_c_stops_a_running_localnet_cleanly() {
         "--base-path",
         base,
         "--keep-running",
+        "--gateway",
+        &port,
     ]);
+    let line = net.wait_for("gateway at");
+    assert!(
+        line.contains(&format!("http://127.0.0.1:{port}/v1")),
+        "{line}"
+    );
+    // The gateway answers while the localnet runs.
+    let models = Command::new("curl")
+        .args(["-sS", "--max-time", "30"])
+        .arg(format!("http://127.0.0.1:{port}/v1/models"))
+        .output()
+        .unwrap();
+    let models: serde_json::Value = serde_json::from_slice(&models.stdout).unwrap();
+    assert_eq!(models["data"][0]["id"], "subforge-text");
     net.wait_for("verdict:");
     net.wait_for("still running");
     let (ok, out, err) = net.stop("INT");
@@ -232,13 +252,16 @@ async fn miners_and_a_validator_in_separate_processes_share_a_node() {
     junk_miner.wait_for("serving at");
     // The validator takes its settings from a TOML file, the chain and wallet from flags.
     let state_dir = dir.path().join("validator");
+    let transcripts = dir.path().join("transcripts");
     let config = dir.path().join("validator.toml");
     std::fs::write(
         &config,
         format!(
             "subnet = \"text\"\nnetuid = {netuid}\nbase-path = {:?}\nseed = 1\n\
-             timeout-ms = 5000\nmoving-average-alpha = 0.5\nscorer = \"wasm\"\n",
-            state_dir.to_str().unwrap()
+             timeout-ms = 5000\nmoving-average-alpha = 0.5\nscorer = \"wasm\"\n\
+             transcripts = {:?}\ntranscripts-http = \"127.0.0.1:0\"\n",
+            state_dir.to_str().unwrap(),
+            transcripts.to_str().unwrap(),
         ),
     )
     .unwrap();
@@ -259,6 +282,12 @@ async fn miners_and_a_validator_in_separate_processes_share_a_node() {
             && started.contains("validator on netuid 1"),
         "{started}"
     );
+    let served = validator.wait_for("transcripts served at");
+    let transcripts_url = served
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {served}"))
+        .to_owned();
 
     // Weights reach the chain and an epoch pays the better miner.
     let deadline = Instant::now() + HANG_GUARD;
@@ -278,7 +307,78 @@ async fn miners_and_a_validator_in_separate_processes_share_a_node() {
     assert!(m.incentive[good_uid.index()] > m.incentive[junk_uid.index()]);
     assert!(m.dividends[val_uid.index()].as_f64() > 0.0);
 
+    // The validator's transcripts, served over HTTP, pass an audit.
+    let listing = Command::new("curl")
+        .args(["-sS", "--max-time", "30", &transcripts_url])
+        .output()
+        .unwrap();
+    let listing: serde_json::Value = serde_json::from_slice(&listing.stdout).unwrap();
+    assert!(
+        !listing["transcripts"].as_array().unwrap().is_empty(),
+        "{listing}"
+    );
+    let audit = run::subforge()
+        .arg("audit")
+        .arg(&transcripts)
+        .output()
+        .unwrap();
+    let report = run::ok(&audit);
+    assert!(
+        report.lines().all(|l| l.contains("agrees bit for bit")),
+        "{report}"
+    );
+
+    // A gateway beside the validator, signing with its hotkey, serves the miners over HTTP.
+    let keys = dir.path().join("gateway-keys");
+    std::fs::write(&keys, "app sk-app-0123456789abcdef\n").unwrap();
+    let mut gateway = spawn(
+        "gateway",
+        "validator",
+        &[
+            "--bind",
+            "127.0.0.1:0",
+            "--keys-file",
+            keys.to_str().unwrap(),
+        ],
+    );
+    let line = gateway.wait_for("OpenAI base URL");
+    let base = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://").filter(|a| a.contains(':')))
+        .unwrap_or_else(|| panic!("no address in {line}"))
+        .to_owned();
+    assert!(line.contains("API keys required"), "{line}");
+    let answer = Command::new("curl")
+        .args([
+            "-sS",
+            "--max-time",
+            "30",
+            "-H",
+            "Authorization: Bearer sk-app-0123456789abcdef",
+        ])
+        .args([
+            "--data-binary",
+            r#"{"messages":[{"role":"user","content":"The river"}]}"#,
+        ])
+        .arg(format!("http://{base}/v1/chat/completions"))
+        .output()
+        .unwrap();
+    let answer: serde_json::Value = serde_json::from_slice(&answer.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&answer.stdout)));
+    assert!(
+        answer["choices"][0]["message"]["content"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty()),
+        "{answer}"
+    );
+    let miner = answer["subforge"]["miner"]["uid"].as_u64().unwrap();
+    assert!(
+        [good_uid.0, junk_uid.0].contains(&(miner as u16)),
+        "{answer}"
+    );
+
     for (neuron, last) in [
+        (gateway, "gateway stopped"),
         (validator, "validator stopped; state saved"),
         (good_miner, "miner stopped"),
         (junk_miner, "miner stopped"),
@@ -396,6 +496,39 @@ async fn bad_setups_get_one_clear_line() {
     let err = run(args);
     assert!(err.contains("no subnet `imaginary`"), "{err}");
 
+    // Miner settings belong to the subnet: undeclared ones, bad values and bad models are
+    // refused before anything binds or touches the chain (the chain here is unreachable).
+    let miner = |extra: &[&str]| {
+        let mut args = base("miner", "stranger", &closed);
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        run(args)
+    };
+    let err = miner(&["--set", "temperature=2"]);
+    assert!(
+        err.contains("unknown miner setting `temperature`") && err.contains("llm-endpoint"),
+        "{err}"
+    );
+    let err = miner(&["--set", "no-equals-sign"]);
+    assert!(err.contains("NAME=VALUE"), "{err}");
+    let err = miner(&["--model", "ngram:9"]);
+    assert!(err.contains("ngram:N with N from 1 to 8"), "{err}");
+    let err = miner(&["--model", "gpt"]);
+    assert!(err.contains("unknown miner model `gpt`"), "{err}");
+    let config = dir.path().join("miner.toml");
+    std::fs::write(&config, "[options]\nllm-api = \"telepathy\"\n").unwrap();
+    let err = miner(&[
+        "--model",
+        "llm",
+        "--set",
+        "llm-endpoint=http://127.0.0.1:1/v1",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("miner setting `llm-api=telepathy`: use completions or chat"),
+        "{err}"
+    );
+
     // Settings from a file: unknown keys are refused; flags beat the environment, which beats
     // the file.
     let file = dir.path().join("validator.toml");
@@ -436,6 +569,88 @@ async fn bad_setups_get_one_clear_line() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let err = fails_with_env(&args, &[("SUBFORGE_NETUID", "1")]);
     assert!(err.contains("subnet 8 does not exist"), "flag: {err}");
+
+    // The gateway: an open API only on loopback, keys that parse, limits that make sense, a
+    // subnet that exists.
+    let gateway = |extra: &[&str]| -> String {
+        let netuid = if extra.contains(&"--netuid") {
+            &[][..]
+        } else {
+            &["--netuid", "1"][..]
+        };
+        let mut v = vec![
+            "gateway",
+            "--subnet",
+            "text",
+            "--wallet-path",
+            wp,
+            "--name",
+            "stranger",
+            "--chain",
+            &local,
+        ];
+        v.extend(netuid);
+        v.extend(extra);
+        fails(&v)
+    };
+    let err = gateway(&["--bind", "0.0.0.0:0"]);
+    assert!(
+        err.contains("other hosts could call without a key"),
+        "{err}"
+    );
+    let keys = dir.path().join("keys");
+    std::fs::write(&keys, "alice sk-long-enough-key-1\nbob short\n").unwrap();
+    let err = gateway(&["--keys-file", keys.to_str().unwrap()]);
+    assert!(err.contains("line 2"), "{err}");
+    assert!(
+        !err.contains("short") && !err.contains("sk-long"),
+        "keys stay secret: {err}"
+    );
+    let err = gateway(&["--keys-file", "/nonexistent/keys"]);
+    assert!(err.contains("/nonexistent/keys"), "{err}");
+    let err = gateway(&["--rps=-1"]);
+    assert!(err.contains("-1"), "{err}");
+    let err = gateway(&["--bind", "127.0.0.1:0", "--netuid", "9"]);
+    assert!(err.contains("cannot follow subnet 9"), "{err}");
+
+    // The dashboard, integrity and audit commands: a subnet that exists, counts that make
+    // sense, files that are there.
+    let err = fails(&[
+        "dashboard",
+        "--netuid",
+        "9",
+        "--chain",
+        &local,
+        "--bind",
+        "127.0.0.1:0",
+    ]);
+    assert!(err.contains("cannot follow subnet 9"), "{err}");
+    let err = fails(&[
+        "dashboard",
+        "--netuid",
+        "1",
+        "--history",
+        "0",
+        "--chain",
+        &local,
+    ]);
+    assert!(err.contains("--history 0"), "{err}");
+    let err = fails(&[
+        "integrity",
+        "--netuid",
+        "1",
+        "--epochs",
+        "0",
+        "--chain",
+        &local,
+    ]);
+    assert!(err.contains("--epochs 0"), "{err}");
+    let err = fails(&["integrity", "--netuid", "1", "--chain", &closed]);
+    assert!(err.contains("cannot reach the chain"), "{err}");
+    let err = fails(&["audit", "/nonexistent/step-000000000001.json"]);
+    assert!(err.contains("/nonexistent/step-000000000001.json"), "{err}");
+    let err = fails(&["audit", dir.path().to_str().unwrap()]);
+    assert!(err.contains("holds no transcripts"), "{err}");
 }
 
 /// Runs a one-tempo localnet; returns its stderr.
@@ -499,4 +714,195 @@ fn logs_are_quiet_by_default_and_json_on_request() {
             .all(|e| !e["fields"]["message"].as_str().unwrap().contains("request")),
         "{json}"
     );
+}
+
+/// Each subnet's miner models and settings are listed where a miner operator looks.
+#[test]
+fn miner_models_and_settings_are_listed() {
+    let help = run::ok(&run::subforge().args(["miner", "--help"]).output().unwrap());
+    for needle in [
+        "Subnet `text`:",
+        "--model ngram:4:",
+        "--set llm-endpoint=URL:",
+        "--set llm-api-key-env=VAR:",
+    ] {
+        assert!(help.contains(needle), "{needle} in:\n{help}");
+    }
+    let kinds = run::ok(
+        &run::subforge()
+            .args(["subnet", "kinds", "--json"])
+            .output()
+            .unwrap(),
+    );
+    let kinds: serde_json::Value = serde_json::from_str(&kinds).unwrap();
+    let text = kinds
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "text")
+        .unwrap();
+    assert_eq!(
+        text["tasks"],
+        serde_json::json!(["TextGeneration", "TextGenerationStream"])
+    );
+    assert!(
+        text["miner_options"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("llm-model")),
+        "{text}"
+    );
+}
+
+/// A localnet's validators write transcripts; `subforge audit` re-derives every one, and names
+/// the one a validator altered.
+#[test]
+fn localnet_transcripts_pass_an_audit_and_tampering_fails_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("net");
+    run::ok(
+        &run::subforge()
+            .args([
+                "localnet", "--subnet", "image", "--tempos", "3", "--tempo", "10",
+            ])
+            .args([
+                "--block-time-ms",
+                "100",
+                "--seed",
+                "2",
+                "--json",
+                "--transcripts",
+            ])
+            .arg("--base-path")
+            .arg(&base)
+            .output()
+            .unwrap(),
+    );
+    let folders: Vec<std::path::PathBuf> = (0..2)
+        .map(|i| base.join(format!("validators/validator{i}/transcripts")))
+        .collect();
+    let out = run::ok(
+        &run::subforge()
+            .arg("audit")
+            .args(&folders)
+            .output()
+            .unwrap(),
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines.len() >= 4, "{out}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.ends_with(")") && l.contains("agrees bit for bit")),
+        "{out}"
+    );
+    assert!(
+        out.contains("DigitRecognition") && out.contains("DigitDenoising"),
+        "{out}"
+    );
+
+    // One score changed in one file: that transcript, and only it, fails.
+    let file = std::fs::read_dir(&folders[1])
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "json") && p.file_name().unwrap() != "current.json"
+        })
+        .min()
+        .unwrap();
+    let mut t: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    t["scores"][0] = serde_json::json!(0.123);
+    std::fs::write(&file, serde_json::to_vec(&t).unwrap()).unwrap();
+    let out = run::subforge()
+        .arg("audit")
+        .arg(&folders[1])
+        .output()
+        .unwrap();
+    let err = run::fails_with(&out, "do not follow from their own data");
+    assert!(err.contains("1 of"), "{err}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let bad: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("DOES NOT AGREE"))
+        .collect();
+    assert_eq!(bad.len(), 1, "{stdout}");
+    assert!(
+        bad[0].contains("the validator's signature does not check"),
+        "{stdout}"
+    );
+    assert!(bad[0].contains("score 0.123 recorded"), "{stdout}");
+
+    // Not a transcript, or a newer version: one line, nothing checked.
+    std::fs::write(&file, b"{\"version\": 9}").unwrap();
+    let out = run::subforge().arg("audit").arg(&file).output().unwrap();
+    run::fails_with(&out, "transcript version 9");
+}
+
+/// `subforge integrity` against a running localnet: two miners running the same model answer
+/// alike across hotkeys, and a validator with a third of the stake cannot lift the junk miner.
+#[test]
+fn integrity_names_alike_miners_and_a_cabal_below_kappa() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("net");
+    let port = free_port();
+    let mut net = image_localnet(&base, "--rpc-port", &port);
+    net.wait_for("chain served at");
+    net.wait_for("still running");
+    // uids: 0 owner, 1 softmax, 2 and 3 centroid, 4 junk, 5 and 6 validators (6 staked half
+    // as much as 5).
+    let out = run::ok(
+        &run::subforge()
+            .args(["integrity", "--netuid", "1", "--epochs", "3", "--json"])
+            .args(["--chain", &format!("ws://127.0.0.1:{port}")])
+            .arg("--transcripts")
+            .arg(base.join("validators/validator0/transcripts"))
+            .args(["--cabal", "6", "--favoured", "4"])
+            .output()
+            .unwrap(),
+    );
+    let (ok, _, err) = net.stop("INT");
+    assert!(ok, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    let alike: Vec<&serde_json::Value> = findings
+        .iter()
+        .filter(|f| f["kind"] == "alike_answers")
+        .collect();
+    assert_eq!(alike.len(), 1, "{out}");
+    assert_eq!(alike[0]["uids"], serde_json::json!([2, 3]), "{out}");
+    assert_eq!(alike[0]["rule"], "exact", "{out}");
+    let cabal = findings.iter().find(|f| f["kind"] == "cabal").unwrap();
+    assert_eq!(cabal["below_kappa"], true, "{cabal}");
+    assert_eq!(cabal["miners"][0]["uid"], 4, "{cabal}");
+    assert_eq!(cabal["miners"][0]["incentive_pushed"], 0.0, "{cabal}");
+}
+
+/// A port just released on 127.0.0.1.
+pub(crate) fn free_port() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port().to_string()
+}
+
+/// An image localnet kept running, its validators writing transcripts under `base`, serving
+/// what `flag` (`--rpc-port`, `--dashboard`) asks on `port`.
+pub(crate) fn image_localnet(base: &Path, flag: &str, port: &str) -> Neuron {
+    Neuron::spawn(&[
+        "localnet",
+        "--subnet",
+        "image",
+        "--tempos",
+        "2",
+        "--tempo",
+        "5",
+        "--block-time-ms",
+        "100",
+        "--seed",
+        "1",
+        "--transcripts",
+        "--base-path",
+        base.to_str().unwrap(),
+        "--keep-running",
+        flag,
+        port,
+    ])
 }

@@ -6,6 +6,7 @@
 #[allow(dead_code)]
 #[path = "../../../subnet-sdk/tests/all/chain_support.rs"]
 mod chain_support;
+#[allow(dead_code)]
 #[path = "../../../subnet-sdk/tests/all/python.rs"]
 mod python;
 #[path = "../../../subnet-sdk/tests/all/wasm_guest_build.rs"]
@@ -17,6 +18,7 @@ mod cli_epoch;
 mod cli_neuron;
 mod cli_scorer;
 mod cli_wallet;
+mod dashboard;
 mod run;
 mod subtensor_runtime;
 mod templates;

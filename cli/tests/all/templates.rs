@@ -262,8 +262,9 @@ fn the_subnet_template_makes_a_subnet_that_tests_and_runs() {
             "localnet",
             "--subnet",
             "demo-subnet",
+            // Under commit-reveal, weights set in one epoch count two epochs later.
             "--tempos",
-            "2",
+            "4",
             "--tempo",
             "5",
             "--block-time-ms",

@@ -73,13 +73,21 @@ pub(crate) struct GatewayArgs {
     #[arg(long, default_value_t = GatewayConfig::default().max_body_bytes, value_name = "BYTES",
           value_parser = clap::value_parser!(u64).range(1..=(1 << 30)).map(|v| v as usize))]
     max_body_bytes: usize,
+    /// Connections open at once; more are closed as they arrive.
+    #[arg(long, default_value_t = GatewayConfig::default().max_connections, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..).map(|v| v as usize))]
+    max_connections: usize,
     /// Wire convention to ask miners in: `synapse`, `btauth` or `epistula`.
     #[arg(long, default_value = "synapse")]
     wire: String,
 }
 
-pub(crate) fn run(args: GatewayArgs, global: &GlobalOpts) -> anyhow::Result<()> {
-    let kind = Registry::linked().get(&args.subnet)?;
+pub(crate) fn run(
+    args: GatewayArgs,
+    global: &GlobalOpts,
+    registry: &Registry,
+) -> anyhow::Result<()> {
+    let kind = registry.get(&args.subnet)?;
     let netuid = NetUid(args.netuid);
     let keys = match (&args.keys_file, &args.keys_env) {
         (Some(path), _) => ApiKeys::from_file(path)?,
@@ -101,6 +109,7 @@ pub(crate) fn run(args: GatewayArgs, global: &GlobalOpts) -> anyhow::Result<()> 
         timeout: args.timeout_ms.map(Duration::from_millis),
         best_of_wait: Duration::from_millis(args.best_of_wait_ms),
         max_body_bytes: args.max_body_bytes,
+        max_connections: args.max_connections,
         keys,
         limits: KeyLimits {
             requests_per_second: args.rps,
@@ -122,6 +131,8 @@ pub(crate) fn run(args: GatewayArgs, global: &GlobalOpts) -> anyhow::Result<()> 
     super::runtime()?.block_on(async move {
         let chain = args.chain.connect().await?;
         let me = Hotkey(hotkey.public());
+        let keyed = !config.keys.is_open();
+        let running = gateway::serve(kind, chain.clone(), netuid, hotkey, config).await?;
         let registered = chain
             .registrations(&me)
             .await?
@@ -133,8 +144,6 @@ pub(crate) fn run(args: GatewayArgs, global: &GlobalOpts) -> anyhow::Result<()> 
                  callers (register it with `subforge register --netuid {netuid}`)"
             );
         }
-        let keyed = !config.keys.is_open();
-        let running = gateway::serve(kind, chain, netuid, hotkey, config).await?;
         println!(
             "gateway for netuid {netuid} ({}) at http://{} ({}); OpenAI base URL {}; Ctrl-C stops it",
             kind.name(),

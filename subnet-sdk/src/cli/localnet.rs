@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use clap::Args;
 
 use super::GlobalOpts;
@@ -51,6 +51,10 @@ pub(crate) struct LocalnetArgs {
     /// Also serve the chain over JSON-RPC on 127.0.0.1:PORT, so other processes can join.
     #[arg(long, value_name = "PORT")]
     rpc_port: Option<u16>,
+    /// Serve a live dashboard (plots of incentive, dividends, emission and trust, the
+    /// emission curve, integrity findings) on 127.0.0.1:PORT.
+    #[arg(long, value_name = "PORT")]
+    dashboard: Option<u16>,
     /// Also serve the subnet's miners as an HTTP API (OpenAI completions, tasks as JSON) on
     /// 127.0.0.1:PORT, signed with the first validator's hotkey; no API keys.
     #[cfg(feature = "gateway")]
@@ -62,16 +66,23 @@ pub(crate) struct LocalnetArgs {
     /// Set weights directly instead of through commit-reveal.
     #[arg(long)]
     no_commit_reveal: bool,
+    /// Validators write signed transcripts of every step under
+    /// BASE/validators/validatorN/transcripts (needs --base-path); `subforge audit` checks them.
+    #[arg(long)]
+    transcripts: bool,
     /// Print the final report as JSON.
     #[arg(long)]
     json: bool,
 }
 
-pub(crate) fn run(args: LocalnetArgs, _global: &GlobalOpts) -> anyhow::Result<()> {
+pub(crate) fn run(
+    args: LocalnetArgs,
+    _global: &GlobalOpts,
+    registry: &Registry,
+) -> anyhow::Result<()> {
     if args.tempos == 0 && !args.keep_running {
         bail!("--tempos 0 without --keep-running would stop at once");
     }
-    let registry = Registry::linked();
     let name = match (&args.subnet, registry.names().as_slice()) {
         (Some(name), _) => name.clone(),
         (None, [only]) => (*only).to_owned(),
@@ -80,20 +91,17 @@ pub(crate) fn run(args: LocalnetArgs, _global: &GlobalOpts) -> anyhow::Result<()
     let kind = registry.get(&name)?;
     let mut config = LocalnetConfig::new(kind, args.miners.into(), args.validators.into());
     if !args.models.is_empty() {
-        config.miners = args
-            .models
-            .iter()
-            .map(|m| MinerSpec {
-                model: Some(m.clone()),
-                ..MinerSpec::default()
-            })
-            .collect();
+        config.miners = args.models.iter().map(MinerSpec::model).collect();
     }
     config.tempo = args.tempo;
     config.block_time = Duration::from_millis(args.block_time_ms);
     config.base_path = args.base_path.clone();
     config.seed = args.seed;
     config.commit_reveal = !args.no_commit_reveal;
+    if args.transcripts && args.base_path.is_none() {
+        bail!("--transcripts needs --base-path DIR, where the transcripts stay");
+    }
+    config.transcripts = args.transcripts;
     let quiet = args.json;
 
     super::runtime()?.block_on(async move {
@@ -103,7 +111,7 @@ pub(crate) fn run(args: LocalnetArgs, _global: &GlobalOpts) -> anyhow::Result<()
                 println!("{line}");
             }
         };
-        let mut net = Localnet::start(&registry, &config, say).await?;
+        let mut net = Localnet::start(registry, &config, say).await?;
         let _node = match args.rpc_port {
             Some(port) => {
                 let addr = SocketAddr::from(([127, 0, 0, 1], port));
@@ -138,6 +146,28 @@ pub(crate) fn run(args: LocalnetArgs, _global: &GlobalOpts) -> anyhow::Result<()
             None => None,
         };
 
+        let (stop_dashboard, dashboard_stopped) = tokio::sync::oneshot::channel::<()>();
+        if let Some(port) = args.dashboard {
+            let chain: std::sync::Arc<dyn crate::chain::Chain> =
+                std::sync::Arc::new(net.chain().clone());
+            let config = crate::dashboard::DashboardConfig {
+                bind: SocketAddr::from(([127, 0, 0, 1], port)),
+                transcripts: match (&args.base_path, args.transcripts) {
+                    (Some(base), true) => (0..config.validators.len())
+                        .map(|i| base.join(format!("validators/validator{i}/transcripts")))
+                        .collect(),
+                    _ => Vec::new(),
+                },
+                ..crate::dashboard::DashboardConfig::default()
+            };
+            let (addr, _) = crate::dashboard::serve(chain, net.netuid(), config, async move {
+                let _ = dashboard_stopped.await;
+            })
+            .await
+            .with_context(|| format!("cannot serve the dashboard on port {port}"))?;
+            say(&format!("dashboard at http://{addr}/"));
+        }
+
         let mut shutdown = std::pin::pin!(shutdown_signal());
         let mut bar = ProgressBar::new(quiet);
         let finished = tokio::select! {
@@ -161,6 +191,7 @@ pub(crate) fn run(args: LocalnetArgs, _global: &GlobalOpts) -> anyhow::Result<()
             say("still running; Ctrl-C stops everything");
             shutdown.await;
         }
+        let _ = stop_dashboard.send(());
         net.shutdown().await?;
         say("stopped cleanly");
         Ok(())

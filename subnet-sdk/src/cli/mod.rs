@@ -1,12 +1,25 @@
 //! The `subforge` command-line tool: a thin layer over the SDK.
 //!
-//! Each command group is a module with a clap `Args` struct and a `run` function. Errors reach
-//! the user as one line, `error: <what went wrong>`, and a non-zero exit status.
+//! A binary names the subnets it runs with [`App`]:
+//!
+//! ```ignore
+//! fn main() -> std::process::ExitCode {
+//!     subforge_sdk::cli::App::new().subnet(&my_subnet::MySubnet).run()
+//! }
+//! ```
+//!
+//! ([`main`] runs the tool with the subnets linked in through `inventory` instead.) Each
+//! command group is a module with a clap `Args` struct and a `run` function. Errors reach the
+//! user as one line, `error: <what went wrong>`, and a non-zero exit status.
 
+#[cfg(feature = "wasm")]
+mod audit;
 mod chain_opts;
+mod dashboard;
 mod epoch;
 #[cfg(feature = "gateway")]
 mod gateway;
+mod integrity;
 mod localnet;
 mod metagraph;
 mod neuron;
@@ -24,7 +37,9 @@ mod wallet_chain;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::registry::{Registry, SubnetKind};
 
 /// Build Bittensor-style subnets in Rust.
 #[derive(Debug, Parser)]
@@ -110,40 +125,108 @@ enum Command {
     /// Inspect and run sandboxed WASM scoring modules.
     #[cfg(feature = "wasm")]
     Scorer(scorer::ScorerArgs),
+    /// Check validator transcripts: signatures, and scores and weights re-derived bit for bit.
+    #[cfg(feature = "wasm")]
+    Audit(audit::AuditArgs),
+    /// Look for weight copying, what a cabal could do, and miners answering alike.
+    Integrity(integrity::IntegrityArgs),
+    /// Serve a live dashboard of a subnet: plots over epochs, the emission curve, findings.
+    Dashboard(dashboard::DashboardArgs),
 }
 
-/// Runs the `subforge` tool with the process's arguments.
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_logging(
-        cli.global.log_format,
-        matches!(cli.command, Command::Localnet(_)),
-    );
-    let result = match cli.command {
-        Command::Localnet(args) => localnet::run(args, &cli.global),
-        Command::Miner(args) => neuron::run_miner(args, &cli.global),
-        Command::Validator(args) => neuron::run_validator(args, &cli.global),
-        #[cfg(feature = "gateway")]
-        Command::Gateway(args) => gateway::run(args, &cli.global),
-        Command::Schema(args) => schema::run(args, &cli.global),
-        Command::Wallet(args) => wallet::run(args, &cli.global),
-        Command::Node(args) => node::run(args, &cli.global),
-        Command::Subnet(args) => subnet::run(args, &cli.global),
-        Command::Register(args) => register::run(args, &cli.global),
-        Command::Stake(args) => stake::run(args, &cli.global),
-        Command::Transfer(args) => transfer::run(args, &cli.global),
-        Command::Metagraph(args) => metagraph::run(args, &cli.global),
-        Command::Epoch(args) => epoch::run(args, &cli.global),
-        #[cfg(feature = "wasm")]
-        Command::Scorer(args) => scorer::run(args, &cli.global),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+/// The `subforge` tool with the subnets a binary runs.
+#[derive(Debug, Clone, Default)]
+pub struct App {
+    registry: Registry,
+}
+
+impl App {
+    /// The tool with no subnet yet (chain, wallet and scorer commands work without one).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The tool with every subnet registered through `inventory` in the linked crates.
+    pub fn linked() -> Self {
+        Self {
+            registry: Registry::linked(),
         }
     }
+
+    /// Adds a subnet (one of the same name is replaced).
+    #[must_use]
+    pub fn subnet(mut self, subnet: &'static dyn SubnetKind) -> Self {
+        self.registry = self.registry.with(subnet);
+        self
+    }
+
+    /// The subnets.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Runs the tool with the process's arguments.
+    pub fn run(self) -> ExitCode {
+        self.run_from(std::env::args_os())
+    }
+
+    /// Runs the tool with `args` (the first being the program's name).
+    pub fn run_from<I, A>(self, args: I) -> ExitCode
+    where
+        I: IntoIterator<Item = A>,
+        A: Into<std::ffi::OsString> + Clone,
+    {
+        let registry = self.registry;
+        let help = neuron::miner_help(&registry);
+        let command = Cli::command().mut_subcommand("miner", |c| c.after_help(help));
+        let cli = match command
+            .try_get_matches_from(args)
+            .and_then(|m| Cli::from_arg_matches(&m))
+        {
+            Ok(cli) => cli,
+            Err(e) => e.exit(),
+        };
+        init_logging(
+            cli.global.log_format,
+            matches!(cli.command, Command::Localnet(_)),
+        );
+        let global = &cli.global;
+        let result = match cli.command {
+            Command::Localnet(args) => localnet::run(args, global, &registry),
+            Command::Miner(args) => neuron::run_miner(args, global, &registry),
+            Command::Validator(args) => neuron::run_validator(args, global, &registry),
+            #[cfg(feature = "gateway")]
+            Command::Gateway(args) => gateway::run(args, global, &registry),
+            Command::Schema(args) => schema::run(args, global, &registry),
+            Command::Wallet(args) => wallet::run(args, global),
+            Command::Node(args) => node::run(args, global),
+            Command::Subnet(args) => subnet::run(args, global, &registry),
+            Command::Register(args) => register::run(args, global),
+            Command::Stake(args) => stake::run(args, global),
+            Command::Transfer(args) => transfer::run(args, global),
+            Command::Metagraph(args) => metagraph::run(args, global),
+            Command::Epoch(args) => epoch::run(args, global),
+            #[cfg(feature = "wasm")]
+            Command::Scorer(args) => scorer::run(args, global),
+            #[cfg(feature = "wasm")]
+            Command::Audit(args) => audit::run(args, global, &registry),
+            Command::Integrity(args) => integrity::run(args, global),
+            Command::Dashboard(args) => dashboard::run(args, global),
+        };
+        match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+/// Runs the `subforge` tool with the process's arguments and the subnets linked in through
+/// `inventory` (see [`App`] to name them instead).
+pub fn main() -> ExitCode {
+    App::linked().run()
 }
 
 /// A multi-threaded tokio runtime for commands that need async.

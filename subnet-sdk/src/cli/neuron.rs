@@ -2,6 +2,7 @@
 //! flags, environment variables and an optional TOML file (flags win, then the environment,
 //! then the file, then the defaults).
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -47,14 +48,11 @@ struct FileConfig {
     external_port: Option<u16>,
     register: Option<bool>,
     model: Option<String>,
-    llm_endpoint: Option<String>,
-    llm_model: Option<String>,
-    llm_api: Option<String>,
-    llm_api_key_env: Option<String>,
+    options: Option<BTreeMap<String, String>>,
     // Validator.
     base_path: Option<PathBuf>,
     scorer: Option<String>,
-    wasm_scorer: Option<PathBuf>,
+    wasm_scorer: Option<OneOrMore<PathBuf>>,
     sample_size: Option<usize>,
     timeout_ms: Option<u64>,
     moving_average_alpha: Option<f64>,
@@ -62,6 +60,26 @@ struct FileConfig {
     version_key: Option<u64>,
     wire: Option<String>,
     seed: Option<u64>,
+    transcripts: Option<PathBuf>,
+    transcripts_keep: Option<usize>,
+    transcripts_http: Option<SocketAddr>,
+}
+
+/// A setting that takes one value or a list.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMore<V> {
+    One(V),
+    More(Vec<V>),
+}
+
+impl<V> OneOrMore<V> {
+    fn into_vec(self) -> Vec<V> {
+        match self {
+            Self::One(v) => vec![v],
+            Self::More(v) => v,
+        }
+    }
 }
 
 fn read_config(path: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -122,21 +140,40 @@ pub(crate) struct MinerArgs {
     /// Register the hotkey (burning from the coldkey) if it holds no uid.
     #[arg(long)]
     register: bool,
-    /// The subnet's built-in model to run (see `subforge subnet kinds`).
+    /// The subnet's built-in model to run (listed below and by `subforge subnet kinds`).
     #[arg(long)]
     model: Option<String>,
-    /// An OpenAI-compatible endpoint to forward tasks to, e.g. http://127.0.0.1:8000/v1.
-    #[arg(long, value_name = "URL")]
-    llm_endpoint: Option<String>,
-    /// The model name to ask the endpoint for.
-    #[arg(long, value_name = "NAME")]
-    llm_model: Option<String>,
-    /// The endpoint's API: `completions` or `chat`.
-    #[arg(long, value_name = "API")]
-    llm_api: Option<String>,
-    /// Read the endpoint's API key from this environment variable.
-    #[arg(long, value_name = "VAR")]
-    llm_api_key_env: Option<String>,
+    /// A setting of the subnet's miners, `NAME=VALUE` (repeatable; listed below).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    settings: Vec<String>,
+}
+
+/// A `--set NAME=VALUE`.
+fn parse_setting(text: &str) -> anyhow::Result<(String, String)> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_owned(), value.to_owned()))
+        }
+        _ => bail!("--set `{text}`: expected NAME=VALUE"),
+    }
+}
+
+/// What `subforge miner --help` says after the flags: each subnet's models and settings.
+pub(crate) fn miner_help(registry: &Registry) -> String {
+    let mut out = String::new();
+    for kind in registry.kinds() {
+        out.push_str(&format!("Subnet `{}`:\n", kind.name()));
+        for (model, about) in kind.miner_models() {
+            out.push_str(&format!("  --model {model}: {about}\n"));
+        }
+        for option in kind.miner_options() {
+            out.push_str(&format!(
+                "  --set {}={}: {}\n",
+                option.name, option.value, option.about
+            ));
+        }
+    }
+    out
 }
 
 /// `subforge validator`.
@@ -150,9 +187,10 @@ pub(crate) struct ValidatorArgs {
     /// `native`, or `wasm` for the subnet's sandboxed scoring module.
     #[arg(long, value_name = "HOW")]
     scorer: Option<String>,
-    /// Score with this WASM module instead of the subnet's own (implies `--scorer wasm`).
+    /// Score the task this WASM module declares with it instead of the subnet's own module
+    /// (implies `--scorer wasm`; repeat for several tasks).
     #[arg(long, value_name = "FILE")]
-    wasm_scorer: Option<PathBuf>,
+    wasm_scorer: Vec<PathBuf>,
     /// Miners queried per step [default: 16].
     #[arg(long)]
     sample_size: Option<usize>,
@@ -174,6 +212,15 @@ pub(crate) struct ValidatorArgs {
     /// Fix the challenge seed, for reproducible runs.
     #[arg(long)]
     seed: Option<u64>,
+    /// Write a signed transcript of every step to this folder (`subforge audit` checks them).
+    #[arg(long, value_name = "DIR")]
+    transcripts: Option<PathBuf>,
+    /// Keep at most this many transcripts, dropping the oldest [default: 1000].
+    #[arg(long, value_name = "N")]
+    transcripts_keep: Option<usize>,
+    /// Serve the transcripts over HTTP on this address (needs --transcripts).
+    #[arg(long, value_name = "ADDR")]
+    transcripts_http: Option<SocketAddr>,
 }
 
 /// A `--wire` value.
@@ -186,10 +233,13 @@ pub(crate) fn parse_wire(w: &str) -> anyhow::Result<Wire> {
     })
 }
 
-pub(crate) fn run_miner(args: MinerArgs, global: &GlobalOpts) -> anyhow::Result<()> {
+pub(crate) fn run_miner(
+    args: MinerArgs,
+    global: &GlobalOpts,
+    registry: &Registry,
+) -> anyhow::Result<()> {
     let file = read_config(args.neuron.config.as_deref())?;
     let (subnet, netuid) = args.neuron.subnet_and_netuid(&file)?;
-    let registry = Registry::linked();
     let kind = registry.get(&subnet)?;
     let mut config = MinerConfig::new(netuid);
     if let Some(bind) = args.bind.or(file.bind) {
@@ -200,17 +250,11 @@ pub(crate) fn run_miner(args: MinerArgs, global: &GlobalOpts) -> anyhow::Result<
     config.register = args.register || file.register.unwrap_or(false);
     let mut spec = MinerSpec {
         model: args.model.or(file.model),
-        llm_endpoint: args.llm_endpoint.or(file.llm_endpoint),
-        llm_model: args.llm_model.or(file.llm_model),
-        ..MinerSpec::default()
+        options: file.options.unwrap_or_default(),
     };
-    if let Some(api) = args.llm_api.or(file.llm_api) {
-        spec.options.insert("llm-api".into(), api);
-    }
-    if let Some(var) = args.llm_api_key_env.or(file.llm_api_key_env) {
-        let key = std::env::var(&var)
-            .with_context(|| format!("environment variable {var} (the LLM API key) is not set"))?;
-        spec.llm_api_key = Some(key);
+    for setting in &args.settings {
+        let (name, value) = parse_setting(setting)?;
+        spec.options.insert(name, value);
     }
     let wallet = args.neuron.wallet.wallet(global)?;
     let hotkey = wallet.hotkey_unlocked().with_context(|| {
@@ -227,12 +271,14 @@ pub(crate) fn run_miner(args: MinerArgs, global: &GlobalOpts) -> anyhow::Result<
     };
 
     super::runtime()?.block_on(async move {
+        // The miner is built (models trained, settings checked) before the chain is touched.
+        let routes = kind.build_miner(&spec)?;
         let chain = args.neuron.chain.connect().await?;
         let mut miner = Miner::new(chain, hotkey, config);
         if let Some(c) = coldkey {
             miner = miner.with_coldkey(c);
         }
-        let running = kind.start_miner(miner, &spec).await?;
+        let running = miner.start(move |axon| routes.apply(axon)).await?;
         println!(
             "miner uid {} on netuid {netuid} ({subnet}) serving at {} (published {}:{}); Ctrl-C stops it",
             running.uid(),
@@ -246,10 +292,13 @@ pub(crate) fn run_miner(args: MinerArgs, global: &GlobalOpts) -> anyhow::Result<
     })
 }
 
-pub(crate) fn run_validator(args: ValidatorArgs, global: &GlobalOpts) -> anyhow::Result<()> {
+pub(crate) fn run_validator(
+    args: ValidatorArgs,
+    global: &GlobalOpts,
+    registry: &Registry,
+) -> anyhow::Result<()> {
     let file = read_config(args.neuron.config.as_deref())?;
     let (subnet, netuid) = args.neuron.subnet_and_netuid(&file)?;
-    let registry = Registry::linked();
     let kind = registry.get(&subnet)?;
     let wallet = args.neuron.wallet.wallet(global)?;
     let hotkey = wallet.hotkey_unlocked().with_context(|| {
@@ -287,12 +336,35 @@ pub(crate) fn run_validator(args: ValidatorArgs, global: &GlobalOpts) -> anyhow:
         config.wire = parse_wire(&w)?;
     }
     config.seed = args.seed.or(file.seed);
-    let wasm_file = args.wasm_scorer.or(file.wasm_scorer);
-    let scoring = match (args.scorer.or(file.scorer).as_deref(), wasm_file) {
-        (None | Some("wasm"), Some(path)) => ScorerChoice::Wasm(Some(path)),
-        (Some("wasm"), None) => ScorerChoice::Wasm(None),
-        (None | Some("native"), None) => ScorerChoice::Native,
-        (Some("native"), Some(_)) => bail!("--wasm-scorer needs --scorer wasm"),
+    if let Some(dir) = args.transcripts.or(file.transcripts) {
+        let mut t = crate::audit::TranscriptConfig::new(dir);
+        if let Some(keep) = args.transcripts_keep.or(file.transcripts_keep) {
+            if keep == 0 {
+                bail!("--transcripts-keep 0 would keep nothing");
+            }
+            t.keep = keep;
+        }
+        config.transcripts = Some(t);
+    }
+    let transcripts_http = args.transcripts_http.or(file.transcripts_http);
+    if transcripts_http.is_some() && config.transcripts.is_none() {
+        bail!("--transcripts-http needs --transcripts DIR");
+    }
+    let transcripts = config.transcripts.clone();
+    let wasm_files = if args.wasm_scorer.is_empty() {
+        file.wasm_scorer
+            .map(OneOrMore::into_vec)
+            .unwrap_or_default()
+    } else {
+        args.wasm_scorer
+    };
+    let scoring = match (
+        args.scorer.or(file.scorer).as_deref(),
+        wasm_files.is_empty(),
+    ) {
+        (None | Some("wasm"), false) | (Some("wasm"), true) => ScorerChoice::Wasm(wasm_files),
+        (None | Some("native"), true) => ScorerChoice::Native,
+        (Some("native"), false) => bail!("--wasm-scorer needs --scorer wasm"),
         (Some(other), _) => bail!("--scorer `{other}`: use native or wasm"),
     };
 
@@ -303,12 +375,31 @@ pub(crate) fn run_validator(args: ValidatorArgs, global: &GlobalOpts) -> anyhow:
             "validator on netuid {netuid} ({subnet}), scoring {}, state in {}; Ctrl-C stops it",
             match &scoring {
                 ScorerChoice::Native => "natively".to_owned(),
-                ScorerChoice::Wasm(None) => "with the subnet's WASM module".to_owned(),
-                ScorerChoice::Wasm(Some(p)) => format!("with {}", p.display()),
+                ScorerChoice::Wasm(files) if files.is_empty() =>
+                    "with the subnet's WASM modules".to_owned(),
+                ScorerChoice::Wasm(files) => format!(
+                    "with {} (and the subnet's modules for other tasks)",
+                    files
+                        .iter()
+                        .map(|f| f.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             },
             base.display()
         );
+        let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
+        if let (Some(addr), Some(t)) = (transcripts_http, transcripts) {
+            let log = crate::audit::TranscriptLog::open(t)?;
+            let (bound, _) = crate::audit::serve(log, addr, async move {
+                let _ = http_stopped.await;
+            })
+            .await
+            .with_context(|| format!("cannot serve transcripts on {addr}"))?;
+            println!("transcripts served at http://{bound}/transcripts");
+        }
         runner.run(Box::pin(shutdown_signal())).await?;
+        let _ = stop_http.send(());
         println!("validator stopped; state saved");
         Ok(())
     })

@@ -13,8 +13,11 @@ pub(crate) struct SchemaArgs {
     task: String,
 }
 
-pub(crate) fn run(args: SchemaArgs, _global: &GlobalOpts) -> anyhow::Result<()> {
-    let registry = Registry::linked();
+pub(crate) fn run(
+    args: SchemaArgs,
+    _global: &GlobalOpts,
+    registry: &Registry,
+) -> anyhow::Result<()> {
     let schema = registry.task(&args.task).with_context(|| {
         let known: Vec<String> = registry
             .kinds()

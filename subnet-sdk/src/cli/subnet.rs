@@ -63,8 +63,7 @@ enum SubnetCommand {
 }
 
 /// `subnet kinds`: the registry's subnets.
-fn kinds(json: bool) -> anyhow::Result<()> {
-    let registry = crate::registry::Registry::linked();
+fn kinds(json: bool, registry: &crate::registry::Registry) -> anyhow::Result<()> {
     if json {
         let out: Vec<serde_json::Value> = registry
             .kinds()
@@ -75,6 +74,7 @@ fn kinds(json: bool) -> anyhow::Result<()> {
                     "about": k.about(),
                     "tasks": k.tasks().iter().map(|t| &t.name).collect::<Vec<_>>(),
                     "miner_models": k.miner_models().iter().map(|(m, _)| m).collect::<Vec<_>>(),
+                    "miner_options": k.miner_options().iter().map(|o| o.name).collect::<Vec<_>>(),
                 })
             })
             .collect();
@@ -91,6 +91,12 @@ fn kinds(json: bool) -> anyhow::Result<()> {
         for (model, about) in k.miner_models() {
             println!("  miner model {model}: {about}");
         }
+        for option in k.miner_options() {
+            println!(
+                "  miner setting --set {}={}: {}",
+                option.name, option.value, option.about
+            );
+        }
     }
     Ok(())
 }
@@ -106,9 +112,13 @@ fn parse_value(text: &str) -> anyhow::Result<i64> {
     }
 }
 
-pub(crate) fn run(args: SubnetArgs, global: &GlobalOpts) -> anyhow::Result<()> {
+pub(crate) fn run(
+    args: SubnetArgs,
+    global: &GlobalOpts,
+    registry: &crate::registry::Registry,
+) -> anyhow::Result<()> {
     if let SubnetCommand::Kinds { json } = args.command {
-        return kinds(json);
+        return kinds(json, registry);
     }
     let rt = super::runtime()?;
     rt.block_on(async move {

@@ -12,7 +12,7 @@
 //! | `GET /metrics` | Prometheus metrics: requests, latencies, per-miner outcomes |
 //!
 //! Each query goes to the `k` best miners at once (by incentive, and by the latency and
-//! failures the gateway saw itself, [`routing`]); the first valid answer wins, and while the
+//! failures the gateway saw itself, `routing`); the first valid answer wins, and while the
 //! caller's deadline lasts a failed round moves on to the next miners. The answer carries the
 //! miner's signed response in headers (`Subforge-Miner-*`), so a client can prove which miner
 //! answered: see [`verify_answer`].
@@ -76,6 +76,8 @@ pub struct GatewayConfig {
     pub best_of_wait: Duration,
     /// Largest request body read. Default 1 MiB.
     pub max_body_bytes: usize,
+    /// Connections open at once; more are closed as they arrive. Default 1024.
+    pub max_connections: usize,
     /// Who may call. Default: anyone ([`ApiKeys::open`]).
     pub keys: ApiKeys,
     /// Per-key limits.
@@ -92,6 +94,7 @@ impl Default for GatewayConfig {
             timeout: None,
             best_of_wait: Duration::from_millis(200),
             max_body_bytes: 1 << 20,
+            max_connections: 1024,
             keys: ApiKeys::open(),
             limits: KeyLimits::default(),
             wire: Wire::Synapse,
@@ -151,7 +154,7 @@ impl Shared {
 #[derive(Debug)]
 pub struct RunningGateway {
     addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    stop: Option<watch::Sender<bool>>,
     task: tokio::task::JoinHandle<()>,
     _sync: MetagraphSync,
 }
@@ -167,10 +170,11 @@ impl RunningGateway {
         format!("http://{}/v1", self.addr)
     }
 
-    /// Stops accepting, lets requests in flight finish, and returns.
+    /// Stops accepting, lets requests in flight finish (for at most [`SHUTDOWN_GRACE`]),
+    /// and returns.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(true);
         }
         let _ = (&mut self.task).await;
     }
@@ -179,10 +183,17 @@ impl RunningGateway {
 impl Drop for RunningGateway {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(true);
         }
     }
 }
+
+/// How long a request header may take to arrive; a connection that sends none in time is
+/// closed (so idle or trickling connections cannot pile up).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long requests in flight may still run once the gateway is told to stop.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Serves `subnet`'s miners on `netuid` of `chain`, signing requests with `hotkey` (miners
 /// serve registered hotkeys: use the operator's validator hotkey).
@@ -196,6 +207,11 @@ pub async fn serve(
     if config.miners_per_query == 0 {
         return Err(GatewayError::Config(
             "miners per query must be at least 1".into(),
+        ));
+    }
+    if config.max_connections == 0 || config.max_body_bytes == 0 {
+        return Err(GatewayError::Config(
+            "connections and body bytes must be at least 1".into(),
         ));
     }
     let limiter = Limiter::new(config.limits).map_err(|e| GatewayError::Config(e.to_string()))?;
@@ -226,18 +242,18 @@ pub async fn serve(
     let local = listener
         .local_addr()
         .map_err(|source| GatewayError::Bind { addr, source })?;
-    let app = routes::router(shared);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "the gateway stopped");
-        }
-    });
+    let app = routes::router(shared.clone());
+    let (stop, stopped) = watch::channel(false);
+    let limits = crate::net::server::ServerLimits {
+        max_connections: shared.config.max_connections,
+        header_read_timeout: HEADER_READ_TIMEOUT,
+        max_header_bytes: None,
+        drain: Some(SHUTDOWN_GRACE),
+        name: "gateway",
+    };
+    let task = tokio::spawn(crate::net::server::accept_loop(
+        listener, app, limits, stopped,
+    ));
     tracing::info!(listen = %local, %netuid, "gateway serving");
     Ok(RunningGateway {
         addr: local,

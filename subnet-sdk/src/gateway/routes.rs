@@ -32,6 +32,9 @@ const ROUTE_COMPLETIONS: &str = "/v1/completions";
 const ROUTE_MODELS: &str = "/v1/models";
 const ROUTE_TASKS: &str = "/v1/tasks";
 
+/// How long a request body may take to arrive once its headers have.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The gateway's routes over its shared state.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -129,7 +132,21 @@ fn admit(s: &Shared, headers: &HeaderMap) -> Result<Permit, ApiError> {
 /// Reads a body up to the configured limit.
 async fn read_body(s: &Shared, body: Body) -> Result<Bytes, ApiError> {
     let limit = s.config.max_body_bytes;
-    match http_body_util::Limited::new(body, limit).collect().await {
+    let collect = http_body_util::Limited::new(body, limit).collect();
+    let Ok(collected) = tokio::time::timeout(BODY_READ_TIMEOUT, collect).await else {
+        return Err(ApiError {
+            status: StatusCode::REQUEST_TIMEOUT,
+            code: Some("body_timeout"),
+            ..ApiError::invalid(
+                format!(
+                    "the request body did not arrive within {} s",
+                    BODY_READ_TIMEOUT.as_secs()
+                ),
+                None,
+            )
+        });
+    };
+    match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::too_large(limit)),
         Err(e) => Err(ApiError::invalid(
@@ -722,11 +739,11 @@ fn stream_text(
     let include_usage = q.include_usage;
     let s = s.clone();
     let uid = target.uid.0;
-    let stream = async_stream(move |tx: tokio::sync::mpsc::Sender<Bytes>| async move {
+    let stream = async_stream(move |tx: tokio::sync::mpsc::Sender<BodyItem>| async move {
         let _held = permit;
         let send = |b: Bytes| {
             let tx = tx.clone();
-            async move { tx.send(b).await.is_ok() }
+            async move { tx.send(Ok(b)).await.is_ok() }
         };
         if chat {
             let mut opening = chunk_object(true, &id, model, Some(""), None);
@@ -743,14 +760,8 @@ fn stream_text(
             match item {
                 Ok(bytes) => {
                     pending.extend_from_slice(&bytes);
-                    // Only whole UTF-8 characters go out; a split one waits for its rest.
-                    let valid = match std::str::from_utf8(&pending) {
-                        Ok(t) => t.len(),
-                        Err(e) => e.valid_up_to(),
-                    };
-                    if valid > 0 {
-                        let piece: String = String::from_utf8_lossy(&pending[..valid]).into_owned();
-                        pending.drain(..valid);
+                    let piece = take_text(&mut pending);
+                    if !piece.is_empty() {
                         text.push_str(&piece);
                         if !send(event(&chunk_object(chat, &id, model, Some(&piece), None))).await {
                             return;
@@ -780,29 +791,63 @@ fn stream_text(
     });
     let mut response = Response::new(Body::from_stream(stream));
     sse_headers(&mut response);
-    let h = response.headers_mut();
+    miner_headers(response.headers_mut(), &target);
+    response
+}
+
+/// The headers naming the miner a stream comes from (streams are not signed).
+fn miner_headers(h: &mut HeaderMap, target: &Target) {
     if let Ok(v) = HeaderValue::try_from(target.uid.0.to_string()) {
         h.insert(headers::MINER_UID, v);
     }
     if let Ok(v) = HeaderValue::try_from(target.hotkey.to_ss58()) {
         h.insert(headers::MINER_HOTKEY, v);
     }
-    response
 }
+
+/// What a producer task sends into a response body: bytes, or an error that aborts the body
+/// (the client sees the transfer cut short, not a silently shorter answer).
+type BodyItem = Result<Bytes, std::io::Error>;
 
 /// A body stream fed by a producer task: the task stops when the client goes away (its sends
 /// fail), and the channel's small buffer keeps a slow client from buffering a whole answer.
-fn async_stream<F, Fut>(produce: F) -> impl futures::Stream<Item = Result<Bytes, Infallible>>
+fn async_stream<F, Fut>(produce: F) -> impl futures::Stream<Item = BodyItem>
 where
-    F: FnOnce(tokio::sync::mpsc::Sender<Bytes>) -> Fut,
+    F: FnOnce(tokio::sync::mpsc::Sender<BodyItem>) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+    let (tx, rx) = tokio::sync::mpsc::channel::<BodyItem>(16);
     tokio::spawn(produce(tx));
-    futures::stream::unfold(
-        rx,
-        |mut rx| async move { rx.recv().await.map(|b| (Ok(b), rx)) },
-    )
+    futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) })
+}
+
+/// Takes the text at the front of `pending` that is complete: invalid bytes become U+FFFD,
+/// and only a character cut at the very end waits for the rest of its bytes.
+fn take_text(pending: &mut Vec<u8>) -> String {
+    let mut out = String::new();
+    loop {
+        match std::str::from_utf8(pending) {
+            Ok(t) => {
+                out.push_str(t);
+                pending.clear();
+                return out;
+            }
+            Err(e) => {
+                let valid = e.valid_up_to();
+                out.push_str(&String::from_utf8_lossy(&pending[..valid]));
+                match e.error_len() {
+                    Some(bad) => {
+                        out.push(char::REPLACEMENT_CHARACTER);
+                        pending.drain(..valid + bad);
+                    }
+                    None => {
+                        pending.drain(..valid);
+                        return out;
+                    }
+                }
+            }
+        }
+    }
 }
 
 async fn task(
@@ -829,16 +874,19 @@ async fn task(
             .map_err(|e| ApiError::invalid(e.to_string(), Some(e.field)))?;
         if endpoint.streams() {
             let (target, chunks) = open_stream(&s, &endpoint, &task, ROUTE_TASKS).await?;
-            let stream = async_stream(move |tx: tokio::sync::mpsc::Sender<Bytes>| async move {
+            let stream = async_stream(move |tx: tokio::sync::mpsc::Sender<BodyItem>| async move {
                 let _held = permit;
-                if tx.send(chunks.first).await.is_err() {
-                    return;
-                }
+                let mut next: Option<Result<Bytes, QueryError>> = Some(Ok(chunks.first));
                 let mut rest = chunks.rest;
-                while let Some(Ok(b)) = rest.next().await {
-                    if tx.send(b).await.is_err() {
+                while let Some(item) = next.take() {
+                    let broke = item.is_err();
+                    let item = item.map_err(|e| {
+                        std::io::Error::other(format!("the miner's stream broke: {}", e.message))
+                    });
+                    if tx.send(item).await.is_err() || broke {
                         return;
                     }
+                    next = rest.next().await;
                 }
             });
             let mut response = Response::new(Body::from_stream(stream));
@@ -846,9 +894,7 @@ async fn task(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/octet-stream"),
             );
-            if let Ok(v) = HeaderValue::try_from(target.hotkey.to_ss58()) {
-                response.headers_mut().insert(headers::MINER_HOTKEY, v);
-            }
+            miner_headers(response.headers_mut(), &target);
             return Ok(response);
         }
         let answered = ask(&s, &endpoint, &task, ROUTE_TASKS, |_| true).await?;
@@ -1052,6 +1098,20 @@ mod tests {
             assert_eq!(chunk["id"], opening["id"]);
         }
         assert_eq!(&events[4][..], b"data: [DONE]\n\n");
+    }
+
+    #[test]
+    fn stream_text_goes_out_in_whole_characters() {
+        let mut pending = "añ".as_bytes()[..2].to_vec();
+        assert_eq!(take_text(&mut pending), "a", "the cut `ñ` waits");
+        assert_eq!(pending.len(), 1);
+        pending.extend_from_slice(&"ñb".as_bytes()[1..]);
+        assert_eq!(take_text(&mut pending), "ñb");
+        assert!(pending.is_empty());
+        // Bytes that can never be UTF-8 go out as U+FFFD at once: nothing piles up.
+        let mut pending = vec![b'x', 0xff, 0xfe, b'y', 0xe2, 0x82];
+        assert_eq!(take_text(&mut pending), "x\u{fffd}\u{fffd}y");
+        assert_eq!(pending, [0xe2, 0x82], "a cut `€` waits");
     }
 
     #[test]

@@ -184,8 +184,12 @@ struct Fetched<T: Task> {
     index: usize,
     /// From the start of the query to the end of the answer.
     latency: Duration,
-    outcome: Result<(T::Response, Option<Claim>), QueryError>,
+    /// The answer, its unchecked claim, and its body when proofs are kept.
+    outcome: Result<Answered<T>, QueryError>,
 }
+
+/// An answer, its signature claim (unchecked) and, when proofs are kept, its raw body.
+type Answered<T> = (<T as Task>::Response, Option<Claim>, Option<Bytes>);
 
 /// A task encoded once for every target of a fan-out.
 #[derive(Clone)]
@@ -265,6 +269,31 @@ impl Dendrite {
         task: &T,
         timeout: Duration,
     ) -> Vec<MinerResponse<T>> {
+        self.fan_out(targets, task, timeout, false)
+            .await
+            .into_iter()
+            .map(|(response, _)| response)
+            .collect()
+    }
+
+    /// As [`Dendrite::query`], keeping what proves each signed answer (see
+    /// [`Dendrite::call_signed`]): what a validator's transcript records.
+    pub async fn query_signed<T: Task>(
+        &self,
+        targets: &[Target],
+        task: &T,
+        timeout: Duration,
+    ) -> Vec<(MinerResponse<T>, Option<SignedAnswer>)> {
+        self.fan_out(targets, task, timeout, true).await
+    }
+
+    async fn fan_out<T: Task>(
+        &self,
+        targets: &[Target],
+        task: &T,
+        timeout: Duration,
+        keep_proofs: bool,
+    ) -> Vec<(MinerResponse<T>, Option<SignedAnswer>)> {
         let start = Instant::now();
         let deadline = tokio::time::Instant::from_std(start) + timeout;
         let mut encoded: [Option<Result<Encoded, QueryError>>; 3] = [None, None, None];
@@ -278,10 +307,9 @@ impl Dendrite {
             let target = target.clone();
             set.spawn(async move {
                 let outcome = match enc {
-                    Ok(enc) => this
-                        .fetch::<T>(&target, enc, timeout, deadline)
-                        .await
-                        .map(|(payload, claim, _)| (payload, claim)),
+                    Ok(enc) => this.fetch::<T>(&target, enc, timeout, deadline).await.map(
+                        |(payload, claim, body)| (payload, claim, keep_proofs.then_some(body)),
+                    ),
                     Err(e) => Err(e),
                 };
                 Fetched {
@@ -292,7 +320,8 @@ impl Dendrite {
             });
         }
         // Answers that arrive together have their signatures checked together.
-        let mut out: Vec<Option<MinerResponse<T>>> = vec![None; targets.len()];
+        let mut out: Vec<Option<(MinerResponse<T>, Option<SignedAnswer>)>> =
+            (0..targets.len()).map(|_| None).collect();
         while let Some(joined) = set.join_next().await {
             let mut ready: Vec<Fetched<T>> = joined.into_iter().collect();
             while ready.len() < MAX_CHECK_BATCH {
@@ -301,19 +330,20 @@ impl Dendrite {
                     None => break,
                 }
             }
-            for (index, response) in self.settle(targets, ready) {
-                out[index] = Some(response);
+            for (index, response, proof) in self.settle(targets, ready) {
+                out[index] = Some((response, proof));
             }
         }
         out.into_iter()
             .zip(targets)
             .map(|(r, t)| {
                 r.unwrap_or_else(|| {
-                    self.response(
+                    let failed = self.response(
                         t.clone(),
                         Err(QueryError::new(500, "the query task failed")),
                         start.elapsed(),
-                    )
+                    );
+                    (failed, None)
                 })
             })
             .collect()
@@ -325,17 +355,17 @@ impl Dendrite {
         &self,
         targets: &[Target],
         ready: Vec<Fetched<T>>,
-    ) -> Vec<(usize, MinerResponse<T>)> {
+    ) -> Vec<(usize, MinerResponse<T>, Option<SignedAnswer>)> {
         let mut claims = Vec::with_capacity(ready.len());
         let ready: Vec<_> = ready
             .into_iter()
             .map(|f| {
-                let outcome = f.outcome.map(|(payload, claim)| {
+                let outcome = f.outcome.map(|(payload, claim, body)| {
                     let at = claim.map(|c| {
                         claims.push(c);
                         claims.len() - 1
                     });
-                    (payload, at)
+                    (payload, at, body)
                 });
                 (f.index, f.latency, outcome)
             })
@@ -344,11 +374,19 @@ impl Dendrite {
         ready
             .into_iter()
             .filter_map(|(index, latency, outcome)| {
-                let outcome = outcome.map(|(payload, at)| {
-                    (payload, at.is_some_and(|i| checked.get(i) == Some(&true)))
+                let mut proof = None;
+                let outcome = outcome.map(|(payload, at, body)| {
+                    let verified = at.filter(|&i| checked.get(i) == Some(&true));
+                    if let (Some(i), Some(body)) = (verified, body) {
+                        proof = claims.get(i).map(|claim| SignedAnswer {
+                            claim: claim.clone(),
+                            body,
+                        });
+                    }
+                    (payload, verified.is_some())
                 });
                 let target = targets.get(index)?.clone();
-                Some((index, self.response(target, outcome, latency)))
+                Some((index, self.response(target, outcome, latency), proof))
             })
             .collect()
     }

@@ -18,6 +18,7 @@ pub mod keys;
 pub mod limits;
 pub mod nonce;
 pub mod pyrepr;
+pub(crate) mod server;
 pub mod signer;
 pub mod wire;
 

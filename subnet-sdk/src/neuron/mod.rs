@@ -17,4 +17,4 @@ pub use miner::{Miner, MinerConfig, RunningMiner, version_as_int};
 pub use scores::Scores;
 pub use signal::shutdown_signal;
 pub use state::{StateError, ValidatorState, WeightsRecord};
-pub use validator::{StepReport, Validator, ValidatorConfig, WeightsAction};
+pub use validator::{StepReport, Validator, ValidatorConfig, ValidatorTask, WeightsAction};

@@ -1,6 +1,6 @@
 //! The validator runtime: each step syncs the metagraph, picks serving miners, makes a
-//! challenge, queries the miners, scores the answers and folds the scores into a moving
-//! average; once per tempo it turns the averages into weights and puts them on chain (the
+//! challenge of one of the subnet's tasks (each task has its share of the steps), queries the
+//! miners, scores the answers and folds the scores into a moving average; once per tempo it turns the averages into weights and puts them on chain (the
 //! chain decides whether they are set or committed, and says when a commit it leaves to the
 //! validator may be revealed). Its state survives restarts.
 
@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use futures::StreamExt;
 use subforge_core::identity::Keypair;
 use subforge_core::rand_core::RngCore;
@@ -20,6 +21,11 @@ use subforge_core::{
 
 use super::error::NeuronError;
 use super::state::{ValidatorState, WeightsRecord};
+use crate::audit::{
+    AveragesRecord, Pending, ProofRecord, ReferenceRecord, ResponseRecord, ScorerRecord,
+    TRANSCRIPT_VERSION, TaskRecord, Transcript, TranscriptConfig, TranscriptLog,
+    WeightsRecord as TranscriptWeights,
+};
 use crate::chain::{
     Chain, ChainError, PendingReveal, Reveal, RevealStatus, Weights, WeightsOutcome,
 };
@@ -49,6 +55,9 @@ pub struct ValidatorConfig {
     pub seed: Option<u64>,
     /// Blocks to wait between steps. Default 1.
     pub step_blocks: u64,
+    /// Where to write a signed transcript of every step (`subforge audit` checks them).
+    /// Default: none.
+    pub transcripts: Option<TranscriptConfig>,
 }
 
 impl ValidatorConfig {
@@ -65,6 +74,7 @@ impl ValidatorConfig {
             wire: Wire::Synapse,
             seed: None,
             step_blocks: 1,
+            transcripts: None,
         }
     }
 }
@@ -92,37 +102,235 @@ pub struct StepReport {
     pub step: u64,
     /// The block the step read.
     pub block: Block,
+    /// The task asked in this step ([`Task::NAME`]).
+    pub task: &'static str,
     /// Each queried miner with its status and score.
     pub queried: Vec<(Uid, StatusCode, f64)>,
     /// Weights work done in this step.
     pub weights: Option<WeightsAction>,
 }
 
-/// A validator for one task type. Build it with [`Validator::new`], then [`Validator::run`] it
-/// (or call [`Validator::step`] yourself).
-pub struct Validator<T: Task> {
+/// One task a validator asks: how its challenges are made and its answers scored, and its
+/// share of the steps. A subnet with several tasks gives its validator one of these each.
+#[derive(Clone)]
+pub struct ValidatorTask {
+    name: &'static str,
+    share: u32,
+    round: Arc<dyn Round>,
+    scorer: Option<ScorerRecord>,
+}
+
+impl std::fmt::Debug for ValidatorTask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValidatorTask")
+            .field("name", &self.name)
+            .field("share", &self.share)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ValidatorTask {
+    /// Task `T`, challenged by `generator` and scored by `scorer`, with a share of 1.
+    pub fn new<T: Task>(generator: Arc<dyn TaskGenerator<T>>, scorer: Arc<dyn Scorer<T>>) -> Self {
+        Self {
+            name: T::NAME,
+            share: 1,
+            round: Arc::new(TypedRound { generator, scorer }),
+            scorer: None,
+        }
+    }
+
+    /// Names the WASM module whose bits the scorer gives (its SHA-256, hex) and whether the
+    /// scorer runs `native` or `wasm`: what a transcript records. Without it the validator
+    /// writes no transcript of this task.
+    #[must_use]
+    pub fn scored_by(mut self, module_sha256: impl Into<String>, ran: &str) -> Self {
+        self.scorer = Some(ScorerRecord {
+            module_sha256: module_sha256.into(),
+            ran: ran.to_owned(),
+        });
+        self
+    }
+
+    /// Asks this task in `share` steps out of every sum of the tasks' shares (at least 1).
+    #[must_use]
+    pub fn share(mut self, share: u32) -> Self {
+        self.share = share.max(1);
+        self
+    }
+
+    /// The task's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Its share of the steps.
+    pub fn steps_share(&self) -> u32 {
+        self.share
+    }
+}
+
+/// What one step does with a task, its type erased: challenge, query, score.
+#[async_trait]
+trait Round: Send + Sync {
+    /// Each queried miner with its status and score; empty when no challenge could be made or
+    /// the scorer failed (the step then changes no average). With `log`, the round publishes
+    /// its commitment before querying and returns what a transcript records.
+    async fn run(
+        &self,
+        dendrite: &Dendrite,
+        targets: &[Target],
+        seed: Seed,
+        timeout: Option<Duration>,
+        step: u64,
+        log: Option<&TranscriptLog>,
+    ) -> (Vec<(Uid, StatusCode, f64)>, Option<RoundRecord>);
+}
+
+/// A round as a transcript records it.
+struct RoundRecord {
+    task: TaskRecord,
+    reference: ReferenceRecord,
+    responses: Vec<ResponseRecord>,
+}
+
+struct TypedRound<T: Task> {
+    generator: Arc<dyn TaskGenerator<T>>,
+    scorer: Arc<dyn Scorer<T>>,
+}
+
+#[async_trait]
+impl<T: Task> Round for TypedRound<T> {
+    async fn run(
+        &self,
+        dendrite: &Dendrite,
+        targets: &[Target],
+        seed: Seed,
+        timeout: Option<Duration>,
+        step: u64,
+        log: Option<&TranscriptLog>,
+    ) -> (Vec<(Uid, StatusCode, f64)>, Option<RoundRecord>) {
+        let challenge = match self.generator.generate(seed).await {
+            Ok(challenge) => challenge,
+            Err(e) => {
+                tracing::error!(step, task = T::NAME, error = %e, "no challenge this step");
+                return (Vec::new(), None);
+            }
+        };
+        let timeout = timeout.unwrap_or(T::TIMEOUT);
+        let Some(log) = log else {
+            let responses = dendrite.query(targets, &challenge.task, timeout).await;
+            let queried = score_round(
+                self.scorer.as_ref(),
+                &challenge.task,
+                &challenge.reference,
+                &responses,
+            );
+            return (queried, None);
+        };
+        let reference = ReferenceRecord::commit(
+            serde_json::to_value(&challenge.reference).unwrap_or(serde_json::Value::Null),
+        );
+        log.begin(&Pending {
+            step,
+            task: T::NAME.to_owned(),
+            commitment: reference.commitment.clone(),
+        });
+        let answered = dendrite
+            .query_signed(targets, &challenge.task, timeout)
+            .await;
+        let mut responses = Vec::with_capacity(answered.len());
+        let mut records = Vec::with_capacity(answered.len());
+        for (response, proof) in answered {
+            records.push(ResponseRecord {
+                response: serde_json::to_value(&response).unwrap_or(serde_json::Value::Null),
+                proof: proof.as_ref().map(ProofRecord::from),
+            });
+            responses.push(response);
+        }
+        let queried = score_round(
+            self.scorer.as_ref(),
+            &challenge.task,
+            &challenge.reference,
+            &responses,
+        );
+        let record = RoundRecord {
+            task: TaskRecord {
+                name: T::NAME.to_owned(),
+                value: serde_json::to_value(&challenge.task).unwrap_or(serde_json::Value::Null),
+            },
+            reference,
+            responses: records,
+        };
+        (queried, Some(record))
+    }
+}
+
+/// Scores one step's answers; a failed query scores zero whatever the scorer says, and a
+/// scorer that fails or returns unusable numbers leaves the averages untouched.
+fn score_round<T: Task>(
+    scorer: &dyn Scorer<T>,
+    task: &T,
+    reference: &T::Reference,
+    responses: &[MinerResponse<T>],
+) -> Vec<(Uid, StatusCode, f64)> {
+    let scores = scorer
+        .score(task, reference, responses)
+        .and_then(|s| check_scores(&s, responses.len()).map(|()| s));
+    match scores {
+        Ok(scores) => responses
+            .iter()
+            .zip(scores)
+            .map(|(r, s)| (r.uid, r.status, if r.status.is_success() { s } else { 0.0 }))
+            .collect(),
+        Err(e) => {
+            tracing::error!(task = T::NAME, error = %e, "scoring failed; this step's answers are not counted");
+            Vec::new()
+        }
+    }
+}
+
+/// A validator of one or more tasks. Build it with [`Validator::new`] (one task) or
+/// [`Validator::with_tasks`], then [`Validator::run`] it (or call [`Validator::step`]
+/// yourself).
+pub struct Validator {
     chain: Arc<dyn Chain>,
     hotkey: Keypair,
     me: Hotkey,
-    generator: Arc<dyn TaskGenerator<T>>,
-    scorer: Arc<dyn Scorer<T>>,
+    tasks: Vec<ValidatorTask>,
     dendrite: Dendrite,
     config: ValidatorConfig,
     state: ValidatorState,
     seed_base: u64,
     /// Don't retry weights before this block after a refusal.
     weights_backoff_until: Block,
+    transcripts: Option<TranscriptLog>,
 }
 
-impl<T: Task> std::fmt::Debug for Validator<T> {
+impl std::fmt::Debug for Validator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Validator")
             .field("hotkey", &self.me)
-            .field("task", &T::NAME)
+            .field("tasks", &self.tasks)
             .field("config", &self.config)
             .field("step", &self.state.step)
             .finish_non_exhaustive()
     }
+}
+
+/// Which of the tasks with these shares step `step` asks: they take turns in order, each for
+/// its share of every `sum(shares)` steps (shares of 0 count as 1).
+fn turn(shares: &[u32], step: u64) -> usize {
+    let total: u64 = shares.iter().map(|&s| u64::from(s.max(1))).sum();
+    let mut slot = step % total.max(1);
+    for (i, &share) in shares.iter().enumerate() {
+        let share = u64::from(share.max(1));
+        if slot < share {
+            return i;
+        }
+        slot -= share;
+    }
+    0
 }
 
 /// SplitMix64: a seed for every step from one base.
@@ -133,21 +341,49 @@ fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-impl<T: Task> Validator<T> {
-    /// A validator signing with `hotkey`, restoring its state from the base path if present.
-    pub fn new(
+impl Validator {
+    /// A validator of one task signing with `hotkey`, restoring its state from the base path
+    /// if present.
+    pub fn new<T: Task>(
         chain: Arc<dyn Chain>,
         hotkey: Keypair,
         generator: Arc<dyn TaskGenerator<T>>,
         scorer: Arc<dyn Scorer<T>>,
         config: ValidatorConfig,
     ) -> Result<Self, NeuronError> {
+        Self::with_tasks(
+            chain,
+            hotkey,
+            vec![ValidatorTask::new(generator, scorer)],
+            config,
+        )
+    }
+
+    /// A validator of several tasks, each asked in its share of the steps (in turn, in the
+    /// order given), restoring its state from the base path if present.
+    pub fn with_tasks(
+        chain: Arc<dyn Chain>,
+        hotkey: Keypair,
+        tasks: Vec<ValidatorTask>,
+        config: ValidatorConfig,
+    ) -> Result<Self, NeuronError> {
+        if tasks.is_empty() {
+            return Err(NeuronError::Subnet(
+                "a validator needs at least one task to ask".into(),
+            ));
+        }
         let me = Hotkey(hotkey.public());
         let path = ValidatorState::path(&config.base_path);
         let state = ValidatorState::load_or_new(&path, config.netuid, me)?;
         if state.step > 0 {
             tracing::info!(step = state.step, path = %path.display(), "validator state restored");
         }
+        let transcripts = config
+            .transcripts
+            .clone()
+            .map(TranscriptLog::open)
+            .transpose()
+            .map_err(|e| NeuronError::Subnet(format!("cannot keep transcripts: {e}")))?;
         let seed_base = config.seed.unwrap_or_else(|| {
             let mut b = [0u8; 8];
             let _ = getrandom::getrandom(&mut b);
@@ -158,12 +394,12 @@ impl<T: Task> Validator<T> {
             chain,
             hotkey,
             me,
-            generator,
-            scorer,
+            tasks,
             config,
             state,
             seed_base,
             weights_backoff_until: Block(0),
+            transcripts,
         })
     }
 
@@ -175,6 +411,17 @@ impl<T: Task> Validator<T> {
     /// The validator's hotkey.
     pub fn hotkey(&self) -> Hotkey {
         self.me
+    }
+
+    /// The tasks it asks.
+    pub fn tasks(&self) -> &[ValidatorTask] {
+        &self.tasks
+    }
+
+    /// The task of step `step` (see [`turn`]).
+    fn task_of(&self, step: u64) -> &ValidatorTask {
+        let shares: Vec<u32> = self.tasks.iter().map(|t| t.share).collect();
+        &self.tasks[turn(&shares, step)]
     }
 
     fn save(&self) -> Result<(), NeuronError> {
@@ -216,23 +463,29 @@ impl<T: Task> Validator<T> {
         let seed = Seed(mix(self.seed_base ^ step));
         let targets = self.sample(&metagraph, seed);
 
+        let task = self.task_of(step).clone();
+        let task_name = task.name;
+        let log = self.transcripts.clone().filter(|_| task.scorer.is_some());
+        // Kept only for a transcript.
+        let averages_before = log.as_ref().map(|_| self.state.scores.values().to_vec());
         let mut queried = Vec::new();
+        let mut round = None;
         if !targets.is_empty() {
-            match self.generator.generate(seed).await {
-                Ok(challenge) => {
-                    let timeout = self.config.timeout.unwrap_or(T::TIMEOUT);
-                    let responses = self
-                        .dendrite
-                        .query(&targets, &challenge.task, timeout)
-                        .await;
-                    queried = self.score(&challenge.task, &challenge.reference, &responses);
-                    let scored: Vec<(Uid, f64)> = queried.iter().map(|&(u, _, s)| (u, s)).collect();
-                    self.state
-                        .scores
-                        .record(&scored, self.config.moving_average_alpha);
-                }
-                Err(e) => tracing::error!(step, error = %e, "no challenge this step"),
-            }
+            (queried, round) = task
+                .round
+                .run(
+                    &self.dendrite,
+                    &targets,
+                    seed,
+                    self.config.timeout,
+                    step,
+                    log.as_ref(),
+                )
+                .await;
+            let scored: Vec<(Uid, f64)> = queried.iter().map(|&(u, _, s)| (u, s)).collect();
+            self.state
+                .scores
+                .record(&scored, self.config.moving_average_alpha);
         }
 
         // A chain error while setting weights must not throw away the answers just scored:
@@ -247,6 +500,20 @@ impl<T: Task> Validator<T> {
             }
             Err(e) => return Err(e),
         };
+        if let (Some(log), Some(round), Some(scorer), Some(averages_before)) =
+            (&log, round, &task.scorer, averages_before)
+        {
+            self.write_transcript(
+                log,
+                &metagraph,
+                step,
+                round,
+                scorer.clone(),
+                &queried,
+                averages_before,
+                weights.as_ref(),
+            );
+        }
         self.state.step += 1;
         self.save()?;
         let answered = queried.iter().filter(|q| q.1.is_success()).count();
@@ -257,6 +524,7 @@ impl<T: Task> Validator<T> {
         };
         tracing::debug!(
             step,
+            task = task_name,
             block = %metagraph.block,
             queried = queried.len(),
             answered,
@@ -266,44 +534,82 @@ impl<T: Task> Validator<T> {
         Ok(StepReport {
             step,
             block: metagraph.block,
+            task: task_name,
             queried,
             weights,
         })
     }
 
-    /// Scores one step's answers; a failed query scores zero whatever the scorer says, and a
-    /// scorer that fails or returns unusable numbers leaves the averages untouched.
-    fn score(
+    /// Writes the transcript of a step; a failure is logged, never fatal.
+    #[allow(clippy::too_many_arguments)]
+    fn write_transcript(
         &self,
-        task: &T,
-        reference: &T::Reference,
-        responses: &[MinerResponse<T>],
-    ) -> Vec<(Uid, StatusCode, f64)> {
-        let scores = self
-            .scorer
-            .score(task, reference, responses)
-            .and_then(|s| check_scores(&s, responses.len()).map(|()| s));
-        match scores {
-            Ok(scores) => responses
-                .iter()
-                .zip(scores)
-                .map(|(r, s)| (r.uid, r.status, if r.status.is_success() { s } else { 0.0 }))
-                .collect(),
-            Err(e) => {
-                tracing::error!(error = %e, "scoring failed; this step's answers are not counted");
-                Vec::new()
-            }
+        log: &TranscriptLog,
+        metagraph: &Metagraph,
+        step: u64,
+        round: RoundRecord,
+        scorer: ScorerRecord,
+        queried: &[(Uid, StatusCode, f64)],
+        averages_before: Vec<f64>,
+        weights: Option<&WeightsAction>,
+    ) {
+        let weights = match weights {
+            Some(WeightsAction::Set(r)) => Some((false, r)),
+            Some(WeightsAction::Committed { record, .. }) => Some((true, record)),
+            _ => None,
+        }
+        .map(|(committed, r)| TranscriptWeights {
+            committed,
+            uids: r.uids.clone(),
+            values: r.values.clone(),
+            serving: self.serving(metagraph),
+            min_allowed_weights: metagraph.hyperparameters.min_allowed_weights,
+            max_weight_limit: metagraph.hyperparameters.max_weight_limit,
+        });
+        // A scorer that failed leaves no scores: the responses stand, scored nothing.
+        let scores = if queried.len() == round.responses.len() {
+            queried.iter().map(|q| q.2).collect()
+        } else {
+            Vec::new()
+        };
+        let mut transcript = Transcript {
+            version: TRANSCRIPT_VERSION,
+            netuid: self.config.netuid,
+            validator: self.me,
+            step,
+            block: metagraph.block,
+            task: round.task,
+            reference: round.reference,
+            scorer,
+            responses: round.responses,
+            scores,
+            averages: AveragesRecord {
+                alpha: self.config.moving_average_alpha,
+                before: averages_before,
+                after: self.state.scores.values().to_vec(),
+            },
+            weights,
+            signature: None,
+        };
+        transcript.sign(&self.hotkey);
+        if let Err(e) = log.write(&transcript) {
+            tracing::warn!(step, error = %e, "transcript not written");
         }
     }
 
-    /// The weights to submit now: the averages through the chain's limits, quantised.
-    fn weight_vector(&self, metagraph: &Metagraph) -> Result<(Vec<u16>, Vec<u16>), NeuronError> {
-        let serving: Vec<bool> = metagraph
+    /// Which uids serve an axon and are not this validator, by uid.
+    fn serving(&self, metagraph: &Metagraph) -> Vec<bool> {
+        metagraph
             .axons
             .iter()
             .zip(&metagraph.hotkeys)
             .map(|(a, h)| a.is_serving() && *h != self.me)
-            .collect();
+            .collect()
+    }
+
+    /// The weights to submit now: the averages through the chain's limits, quantised.
+    fn weight_vector(&self, metagraph: &Metagraph) -> Result<(Vec<u16>, Vec<u16>), NeuronError> {
+        let serving = self.serving(metagraph);
         let limits = WeightLimits::from(&metagraph.hyperparameters);
         let w = weights::process_weights(self.state.scores.values(), &serving, limits)
             .map_err(|e| NeuronError::Subnet(format!("cannot turn scores into weights: {e}")))?;
@@ -507,5 +813,21 @@ impl<T: Task> Validator<T> {
         self.save()?;
         tracing::info!(step = self.state.step, "validator stopped");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::turn;
+
+    #[test]
+    fn tasks_take_turns_by_share() {
+        let steps = |shares: &[u32]| (0..8).map(|s| turn(shares, s)).collect::<Vec<_>>();
+        assert_eq!(steps(&[1]), [0; 8]);
+        assert_eq!(steps(&[1, 1]), [0, 1, 0, 1, 0, 1, 0, 1]);
+        assert_eq!(steps(&[3, 1]), [0, 0, 0, 1, 0, 0, 0, 1]);
+        assert_eq!(steps(&[1, 2, 1]), [0, 1, 1, 2, 0, 1, 1, 2]);
+        assert_eq!(steps(&[0, 1]), [0, 1, 0, 1, 0, 1, 0, 1]);
+        assert_eq!(turn(&[u32::MAX, u32::MAX], u64::MAX), 1);
     }
 }

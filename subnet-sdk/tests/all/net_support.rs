@@ -247,39 +247,11 @@ pub(crate) fn scratch_home() -> PathBuf {
 
 /// Runs the peer in `mode` with `config` on stdin; returns its JSON output.
 pub(crate) async fn run_peer(
-    python: &PathBuf,
+    python: &std::path::Path,
     mode: &str,
     config: serde_json::Value,
 ) -> serde_json::Value {
-    let mut child = tokio::process::Command::new(python)
-        .arg(peer_script())
-        .arg(mode)
-        .env("HOME", scratch_home())
-        .env("BT_NO_PARSE_CLI_ARGS", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin
-        .write_all(format!("{config}\n").as_bytes())
-        .await
-        .unwrap();
-    drop(stdin);
-    let out = tokio::time::timeout(Duration::from_secs(120), child.wait_with_output())
-        .await
-        .expect("python peer timed out")
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python peer {mode} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    serde_json::from_str(stdout.lines().last().unwrap_or("null"))
-        .unwrap_or_else(|e| panic!("python peer {mode} printed no JSON ({e}): {stdout}"))
+    crate::python::run_peer_at(python, &peer_script(), &scratch_home(), mode, config).await
 }
 
 /// A free port on 127.0.0.1 for a Python axon (which refuses port 0).

@@ -48,3 +48,47 @@ pub(crate) fn run(python: &Path, script: &str, home: &Path, env: &[(&str, &str)]
     );
     out
 }
+
+/// Runs the peer script `script` in `mode` with `config` as one JSON line on stdin, `HOME` in
+/// `home`; returns the JSON it prints last. Bounded to two minutes.
+pub(crate) async fn run_peer_at(
+    python: &Path,
+    script: &Path,
+    home: &Path,
+    mode: &str,
+    config: serde_json::Value,
+) -> serde_json::Value {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new(python)
+        .arg(script)
+        .arg(mode)
+        .env("HOME", home)
+        .env("BT_NO_PARSE_CLI_ARGS", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(format!("{config}\n").as_bytes())
+        .await
+        .unwrap();
+    drop(stdin);
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        child.wait_with_output(),
+    )
+    .await
+    .expect("the python peer timed out")
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "python peer {mode} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    serde_json::from_str(stdout.lines().last().unwrap_or("null"))
+        .unwrap_or_else(|e| panic!("python peer {mode} printed no JSON ({e}): {stdout}"))
+}

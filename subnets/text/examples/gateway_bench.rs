@@ -40,6 +40,23 @@ struct Args {
     seconds: f64,
 }
 
+const USAGE: &str = "gateway_bench [--rounds N] [--per-round N] [--concurrency N] [--seconds S]";
+
+/// Stops with a one-line error and the usage, as a command-line tool should.
+fn usage_error(message: &str) -> ! {
+    eprintln!("error: {message}\nusage: {USAGE}");
+    std::process::exit(2);
+}
+
+/// The value after `flag`, parsed.
+fn flag_value<V: std::str::FromStr>(flag: &str, value: Option<String>) -> V {
+    let Some(text) = value else {
+        usage_error(&format!("{flag} needs a value"));
+    };
+    text.parse()
+        .unwrap_or_else(|_| usage_error(&format!("{flag} {text}: not a number")))
+}
+
 fn args() -> Args {
     let mut a = Args {
         rounds: 10,
@@ -49,19 +66,16 @@ fn args() -> Args {
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let mut value = || it.next().expect("a value after the flag");
         match flag.as_str() {
-            "--rounds" => a.rounds = value().parse().unwrap(),
-            "--per-round" => a.per_round = value().parse().unwrap(),
-            "--concurrency" => a.concurrency = value().parse().unwrap(),
-            "--seconds" => a.seconds = value().parse().unwrap(),
+            "--rounds" => a.rounds = flag_value(&flag, it.next()),
+            "--per-round" => a.per_round = flag_value(&flag, it.next()),
+            "--concurrency" => a.concurrency = flag_value(&flag, it.next()),
+            "--seconds" => a.seconds = flag_value(&flag, it.next()),
             "--help" | "-h" => {
-                println!(
-                    "gateway_bench [--rounds N] [--per-round N] [--concurrency N] [--seconds S]"
-                );
+                println!("{USAGE}");
                 std::process::exit(0);
             }
-            other => panic!("unknown flag {other}"),
+            other => usage_error(&format!("unknown flag {other}")),
         }
     }
     a
@@ -141,10 +155,7 @@ async fn main() {
     let a = args();
     let registry = Registry::new().with(&TextSubnet);
     let mut config = LocalnetConfig::new(&TextSubnet, 1, 1);
-    config.miners = vec![MinerSpec {
-        model: Some("ngram:6".into()),
-        ..MinerSpec::default()
-    }];
+    config.miners = vec![MinerSpec::model("ngram:6")];
     config.tempo = 1000;
     config.block_time = Duration::from_secs(2);
     let net = Localnet::start(&registry, &config, |_| {}).await.unwrap();

@@ -1,13 +1,14 @@
 //! The text subnet as the Subforge runtime sees it: `--subnet text`.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use subforge_core::{Caller, HandlerError, MinerHandler, Scorer, TaskGenerator};
-use subforge_sdk::net::{AxonBuilder, ChunkSink, Endpoint, StreamHandler, TaskEndpoint};
-use subforge_sdk::registry::{CompletionSpec, MinerSpec, Subnet, SubnetError, SubnetRegistration};
-use subforge_sdk::wasm::{Limits, ScoringEngine, WasmScorer};
+use subforge_core::{Caller, HandlerError, MinerHandler};
+use subforge_sdk::net::{ChunkSink, Endpoint, StreamHandler, TaskEndpoint};
+use subforge_sdk::registry::{
+    CompletionSpec, MinerOption, MinerRoutes, MinerSpec, Subnet, SubnetError, SubnetRegistration,
+    SubnetTask, TaskSpec,
+};
 
 use crate::corpus::{WORLD_SEED, World};
 use crate::generate::PassageGenerator;
@@ -25,7 +26,7 @@ pub const MAX_ORDER: usize = 8;
 
 /// The text scorer as a WASM module (`subforge-subnet-text-scorer`, built by this crate's build
 /// script from the same source as [`RougeL`]).
-pub const SCORER_WASM: &[u8] = include_bytes!(env!("SUBFORGE_TEXT_SCORER_WASM"));
+pub const SCORER_WASM: &[u8] = subforge_sdk::embedded_scorer!("subforge_subnet_text_scorer");
 
 /// The text subnet.
 #[derive(Debug, Clone, Copy, Default)]
@@ -33,37 +34,92 @@ pub struct TextSubnet;
 
 inventory::submit! { SubnetRegistration(&TextSubnet) }
 
-fn parse_model(model: &str) -> Result<Model, SubnetError> {
-    let bad = || {
-        SubnetError::BadMinerSpec(format!(
-            "unknown text miner model `{model}`: use ngram:N (N from 1 to {MAX_ORDER}), junk or llm"
-        ))
-    };
-    match model {
-        "junk" => Ok(Model::Junk),
-        "llm" => Ok(Model::Llm),
-        "ngram" => Ok(Model::Ngram(DEFAULT_ORDER)),
-        m => {
-            let order = m.strip_prefix("ngram:").ok_or_else(bad)?;
-            let order: usize = order.parse().map_err(|_| bad())?;
-            if (1..=MAX_ORDER).contains(&order) {
-                Ok(Model::Ngram(order))
-            } else {
-                Err(bad())
-            }
-        }
-    }
-}
-
+/// A miner model, as named on the command line (`--model`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Model {
     Ngram(usize),
     Junk,
     Llm,
 }
 
-impl Subnet for TextSubnet {
-    type Task = TextGeneration;
+impl TextSubnet {
+    /// The task validators ask: continue a passage, scored by ROUGE-L against the true
+    /// continuation; the gateway answers with the miners' consensus.
+    pub fn generation(&self) -> TaskSpec<TextGeneration> {
+        TaskSpec::new(
+            || {
+                Ok(Arc::new(PassageGenerator::new(
+                    World::generate(WORLD_SEED),
+                    MAX_WORDS,
+                )))
+            },
+            RougeL,
+        )
+        .wasm(SCORER_WASM)
+        .gateway(Endpoint::<TextGeneration>::answered_best_by(consensus))
+    }
 
+    fn model(&self, spec: &MinerSpec) -> Result<Model, SubnetError> {
+        let default = if spec.option("llm-endpoint").is_some() {
+            "llm"
+        } else {
+            "ngram"
+        };
+        let model = spec.model_or(default);
+        match model.name {
+            "ngram" => Ok(Model::Ngram(model.param_in(1..=MAX_ORDER, DEFAULT_ORDER)?)),
+            "junk" => model.no_param().map(|()| Model::Junk),
+            "llm" => model.no_param().map(|()| Model::Llm),
+            _ => Err(SubnetError::unknown_model(model.text, &self.miner_models())),
+        }
+    }
+
+    /// The handler a miner of `spec` answers with.
+    pub fn handler(
+        &self,
+        spec: &MinerSpec,
+    ) -> Result<Arc<dyn MinerHandler<TextGeneration>>, SubnetError> {
+        Ok(match self.model(spec)? {
+            Model::Ngram(order) => Arc::new(NgramMiner::train(&World::generate(WORLD_SEED), order)),
+            Model::Junk => Arc::new(JunkMiner::new(spec.parse("seed")?.unwrap_or(0))),
+            Model::Llm => {
+                let endpoint = spec.option("llm-endpoint").ok_or_else(|| {
+                    SubnetError::BadMinerSpec("the llm model needs --set llm-endpoint=URL".into())
+                })?;
+                let api = match spec.option("llm-api") {
+                    None | Some("completions") => LlmApi::Completions,
+                    Some("chat") => LlmApi::Chat,
+                    Some(other) => {
+                        return Err(SubnetError::BadOption {
+                            name: "llm-api".into(),
+                            value: other.into(),
+                            reason: "use completions or chat".into(),
+                        });
+                    }
+                };
+                let model_name = spec.option("llm-model").unwrap_or("default");
+                let mut miner = LlmMiner::new(endpoint, model_name, api).map_err(|e| {
+                    SubnetError::BadOption {
+                        name: "llm-endpoint".into(),
+                        value: endpoint.into(),
+                        reason: e.to_string(),
+                    }
+                })?;
+                if let Some(var) = spec.option("llm-api-key-env") {
+                    let key = std::env::var(var).map_err(|_| SubnetError::BadOption {
+                        name: "llm-api-key-env".into(),
+                        value: var.into(),
+                        reason: "the environment variable is not set".into(),
+                    })?;
+                    miner = miner.with_api_key(key);
+                }
+                Arc::new(miner)
+            }
+        })
+    }
+}
+
+impl Subnet for TextSubnet {
     fn name(&self) -> &'static str {
         "text"
     }
@@ -81,18 +137,44 @@ impl Subnet for TextSubnet {
             ("junk", "random letters: a lazy miner, for demonstrations"),
             (
                 "llm",
-                "forwards to an OpenAI-compatible endpoint (--llm-endpoint, --llm-model)",
+                "forwards to an OpenAI-compatible endpoint (--set llm-endpoint=URL)",
             ),
+        ]
+    }
+
+    fn miner_options(&self) -> Vec<MinerOption> {
+        vec![
+            MinerOption {
+                name: "llm-endpoint",
+                value: "URL",
+                about: "the OpenAI-compatible endpoint an llm miner forwards to, e.g. http://127.0.0.1:8000/v1",
+            },
+            MinerOption {
+                name: "llm-model",
+                value: "NAME",
+                about: "the model name to ask the endpoint for",
+            },
+            MinerOption {
+                name: "llm-api",
+                value: "API",
+                about: "the endpoint's API: completions (default) or chat",
+            },
+            MinerOption {
+                name: "llm-api-key-env",
+                value: "VAR",
+                about: "read the endpoint's API key from this environment variable",
+            },
+            MinerOption {
+                name: "seed",
+                value: "N",
+                about: "the junk miner's random seed",
+            },
         ]
     }
 
     /// N-gram orders spread from 6 down to 1, and the last miner lazy (junk) when there are at
     /// least two.
     fn localnet_miners(&self, count: usize) -> Vec<MinerSpec> {
-        let model = |m: String| MinerSpec {
-            model: Some(m),
-            ..MinerSpec::default()
-        };
         let good = if count >= 2 { count - 1 } else { count };
         let mut out: Vec<MinerSpec> = (0..good)
             .map(|i| {
@@ -101,96 +183,31 @@ impl Subnet for TextSubnet {
                 } else {
                     6 - (5 * i + (good - 1) / 2) / (good - 1)
                 };
-                model(format!("ngram:{order}"))
+                MinerSpec::model(format!("ngram:{order}"))
             })
             .collect();
         if count >= 2 {
-            out.push(model("junk".to_owned()));
+            out.push(MinerSpec::model("junk"));
         }
         out
     }
 
-    fn miner(
-        &self,
-        spec: &MinerSpec,
-    ) -> Result<Arc<dyn MinerHandler<TextGeneration>>, SubnetError> {
-        let model = match (&spec.model, &spec.llm_endpoint) {
-            (Some(m), _) => parse_model(m)?,
-            (None, Some(_)) => Model::Llm,
-            (None, None) => Model::Ngram(DEFAULT_ORDER),
-        };
-        Ok(match model {
-            Model::Ngram(order) => Arc::new(NgramMiner::train(&World::generate(WORLD_SEED), order)),
-            Model::Junk => {
-                let seed = spec
-                    .options
-                    .get("seed")
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(0);
-                Arc::new(JunkMiner::new(seed))
-            }
-            Model::Llm => {
-                let endpoint = spec.llm_endpoint.as_deref().ok_or_else(|| {
-                    SubnetError::BadMinerSpec("the llm model needs --llm-endpoint URL".into())
-                })?;
-                let api = match spec.options.get("llm-api").map(String::as_str) {
-                    None | Some("completions") => LlmApi::Completions,
-                    Some("chat") => LlmApi::Chat,
-                    Some(other) => {
-                        return Err(SubnetError::BadMinerSpec(format!(
-                            "llm-api `{other}`: use completions or chat"
-                        )));
-                    }
-                };
-                let model_name = spec.llm_model.as_deref().unwrap_or("default");
-                let mut miner = LlmMiner::new(endpoint, model_name, api)
-                    .map_err(|e| SubnetError::BadMinerSpec(e.to_string()))?;
-                if let Some(key) = &spec.llm_api_key {
-                    miner = miner.with_api_key(key.clone());
-                }
-                Arc::new(miner)
-            }
-        })
-    }
-
-    fn generator(&self) -> Result<Arc<dyn TaskGenerator<TextGeneration>>, SubnetError> {
-        Ok(Arc::new(PassageGenerator::new(
-            World::generate(WORLD_SEED),
-            MAX_WORDS,
-        )))
-    }
-
-    fn scorer(&self) -> Arc<dyn Scorer<TextGeneration>> {
-        Arc::new(RougeL)
-    }
-
-    fn wasm_scorer(
-        &self,
-        module: Option<&Path>,
-    ) -> Result<Arc<dyn Scorer<TextGeneration>>, SubnetError> {
-        let wasm = |e: subforge_sdk::wasm::WasmError| SubnetError::Scorer(e.to_string());
-        let engine = ScoringEngine::shared().map_err(wasm)?;
-        let scorer = match module {
-            Some(path) => WasmScorer::load(&engine, path).map_err(wasm)?,
-            None => WasmScorer::new(engine.load(SCORER_WASM, Limits::default()).map_err(wasm)?)
-                .map_err(wasm)?,
-        };
-        Ok(Arc::new(scorer))
-    }
-
     /// Every miner also streams its continuation word by word (`TextGenerationStream`).
-    fn routes(
-        &self,
-        axon: AxonBuilder,
-        handler: Arc<dyn MinerHandler<TextGeneration>>,
-    ) -> AxonBuilder {
-        axon.serve::<TextGeneration, _>(handler.clone())
-            .stream::<TextStream, _>(WordByWord(handler))
+    fn miner(&self, spec: &MinerSpec) -> Result<MinerRoutes, SubnetError> {
+        let handler = self.handler(spec)?;
+        Ok(MinerRoutes::new(move |axon| {
+            axon.serve::<TextGeneration, _>(handler.clone())
+                .stream::<TextStream, _>(WordByWord(handler))
+        }))
+    }
+
+    fn tasks(&self) -> Vec<Arc<dyn SubnetTask>> {
+        vec![self.generation().into()]
     }
 
     fn endpoints(&self) -> Vec<Arc<dyn TaskEndpoint>> {
         vec![
-            Endpoint::<TextGeneration>::answered_best_by(consensus),
+            SubnetTask::endpoint(&self.generation()),
             Endpoint::<TextStream>::streamed(),
         ]
     }
@@ -269,27 +286,62 @@ mod tests {
         );
         // Every model in the line-up is one the subnet can build.
         for spec in TextSubnet.localnet_miners(4) {
-            assert!(TextSubnet.miner(&spec).is_ok(), "{spec:?}");
+            assert!(TextSubnet.handler(&spec).is_ok(), "{spec:?}");
         }
     }
 
     #[test]
     fn model_names() {
-        assert!(matches!(parse_model("ngram:1"), Ok(Model::Ngram(1))));
-        assert!(matches!(
-            parse_model("ngram"),
-            Ok(Model::Ngram(DEFAULT_ORDER))
-        ));
-        assert!(matches!(parse_model("junk"), Ok(Model::Junk)));
-        for bad in ["ngram:0", "ngram:9", "ngram:x", "gpt", ""] {
-            assert!(parse_model(bad).is_err(), "{bad}");
-        }
-        let spec = MinerSpec {
-            model: Some("llm".into()),
-            ..MinerSpec::default()
-        };
-        assert!(
-            matches!(TextSubnet.miner(&spec), Err(SubnetError::BadMinerSpec(m)) if m.contains("--llm-endpoint"))
+        let model = |m: &str| TextSubnet.model(&MinerSpec::model(m));
+        assert_eq!(model("ngram:1"), Ok(Model::Ngram(1)));
+        assert_eq!(model("ngram"), Ok(Model::Ngram(DEFAULT_ORDER)));
+        assert_eq!(model("junk"), Ok(Model::Junk));
+        assert_eq!(
+            TextSubnet.model(&MinerSpec::default().with("llm-endpoint", "http://x")),
+            Ok(Model::Llm)
         );
+        for bad in ["ngram:0", "ngram:9", "ngram:x", "junk:2"] {
+            assert!(
+                matches!(model(bad), Err(SubnetError::BadModelParameter { model, .. }) if model == bad),
+                "{bad}"
+            );
+        }
+        for bad in ["gpt", ""] {
+            assert!(
+                matches!(model(bad), Err(SubnetError::UnknownModel { model, known }) if model == bad && known.contains("ngram:4")),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            TextSubnet.handler(&MinerSpec::model("llm")),
+            Err(SubnetError::BadMinerSpec(m)) if m.contains("llm-endpoint")
+        ));
+        assert!(matches!(
+            TextSubnet.handler(&MinerSpec::model("junk").with("seed", "x")),
+            Err(SubnetError::BadOption { name, .. }) if name == "seed"
+        ));
+    }
+
+    /// Registration through `inventory` still works beside the explicit builder.
+    #[test]
+    fn linking_the_crate_registers_the_subnet() {
+        let linked = subforge_sdk::registry::Registry::linked();
+        assert_eq!(linked.get("text").map(|k| k.name()), Ok("text"));
+    }
+
+    #[test]
+    fn only_declared_settings_are_accepted() {
+        let declared = TextSubnet.miner_options();
+        assert!(
+            MinerSpec::model("llm")
+                .with("llm-endpoint", "http://127.0.0.1:1/v1")
+                .with("llm-api", "chat")
+                .check_options(&declared)
+                .is_ok()
+        );
+        assert!(matches!(
+            MinerSpec::model("ngram").with("temperature", "2").check_options(&declared),
+            Err(SubnetError::UnknownOption { name, known }) if name == "temperature" && known.contains("llm-endpoint")
+        ));
     }
 }

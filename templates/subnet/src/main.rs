@@ -1,9 +1,8 @@
-//! The `subforge` command with this subnet linked in: `localnet`, `miner`, `validator`,
-//! `wallet`, `scorer` and the rest, with `--subnet {{project-name}}` available.
-
-// Linking the crate registers the subnet with the runtime.
-use {{crate_name}} as _;
+//! The `subforge` command with this subnet: `localnet`, `miner`, `validator`, `wallet`,
+//! `scorer` and the rest, with `--subnet {{project-name}}` available.
 
 fn main() -> std::process::ExitCode {
-    subforge_sdk::cli::main()
+    subforge_sdk::cli::App::new()
+        .subnet(&{{crate_name}}::SortSubnet)
+        .run()
 }

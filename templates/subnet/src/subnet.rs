@@ -1,11 +1,9 @@
 //! The subnet as the Subforge runtime sees it: `--subnet {{project-name}}` on the command line.
 
-use std::path::Path;
 use std::sync::Arc;
 
-use subforge_core::{MinerHandler, Scorer, TaskGenerator};
-use subforge_sdk::registry::{MinerSpec, Subnet, SubnetError, SubnetRegistration};
-use subforge_sdk::wasm::{Limits, ScoringEngine, WasmError, WasmScorer};
+use subforge_core::MinerHandler;
+use subforge_sdk::registry::{MinerRoutes, MinerSpec, Subnet, SubnetError, SubnetTask, TaskSpec};
 
 use crate::generate::NumberGenerator;
 use crate::miner::{BubbleMiner, LazyMiner, SortingMiner};
@@ -17,14 +15,11 @@ pub const MAX_PASSES: usize = 64;
 
 /// The scorer as a WASM module, built from `scorer/` by `build.rs`: the same code as
 /// [`PositionMatch`], run in the sandbox by validators started with `--scorer wasm`.
-pub const SCORER_WASM: &[u8] = include_bytes!(env!("SUBNET_SCORER_WASM"));
+pub const SCORER_WASM: &[u8] = subforge_sdk::embedded_scorer!("{{crate_name}}_scorer");
 
-/// The subnet.
+/// The subnet. `src/main.rs` hands it to the `subforge` command.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SortSubnet;
-
-// Linking this crate into a binary makes the subnet known to the runtime.
-inventory::submit! { SubnetRegistration(&SortSubnet) }
 
 /// A miner model, as named on the command line (`--model`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,30 +29,37 @@ enum Model {
     Lazy,
 }
 
-fn parse_model(model: &str) -> Result<Model, SubnetError> {
-    let bad = || {
-        SubnetError::BadMinerSpec(format!(
-            "unknown miner model `{model}`: use sort, bubble:N (N from 1 to {MAX_PASSES}) or lazy"
-        ))
-    };
-    match model {
-        "sort" => Ok(Model::Sort),
-        "lazy" => Ok(Model::Lazy),
-        m => {
-            let passes = m.strip_prefix("bubble:").ok_or_else(bad)?;
-            let passes: usize = passes.parse().map_err(|_| bad())?;
-            if (1..=MAX_PASSES).contains(&passes) {
-                Ok(Model::Bubble(passes))
-            } else {
-                Err(bad())
-            }
+impl SortSubnet {
+    /// The task validators ask: sort a list, scored by the share of numbers in place.
+    pub fn sorting(&self) -> TaskSpec<SortNumbers> {
+        TaskSpec::new(|| Ok(Arc::new(NumberGenerator::default())), PositionMatch).wasm(SCORER_WASM)
+    }
+
+    fn model(&self, spec: &MinerSpec) -> Result<Model, SubnetError> {
+        let model = spec.model_or("sort");
+        match model.name {
+            "sort" => model.no_param().map(|()| Model::Sort),
+            "lazy" => model.no_param().map(|()| Model::Lazy),
+            // `bubble` alone means one pass.
+            "bubble" => Ok(Model::Bubble(model.param_in(1..=MAX_PASSES, 1)?)),
+            _ => Err(SubnetError::unknown_model(model.text, &self.miner_models())),
         }
+    }
+
+    /// The handler a miner of `spec` answers with.
+    pub fn handler(
+        &self,
+        spec: &MinerSpec,
+    ) -> Result<Arc<dyn MinerHandler<SortNumbers>>, SubnetError> {
+        Ok(match self.model(spec)? {
+            Model::Sort => Arc::new(SortingMiner),
+            Model::Bubble(passes) => Arc::new(BubbleMiner::new(passes)),
+            Model::Lazy => Arc::new(LazyMiner),
+        })
     }
 }
 
 impl Subnet for SortSubnet {
-    type Task = SortNumbers;
-
     fn name(&self) -> &'static str {
         "{{project-name}}"
     }
@@ -80,49 +82,22 @@ impl Subnet for SortSubnet {
     /// Best first: an honest miner, sloppy ones with ever fewer passes, and a lazy one last
     /// when there are at least two.
     fn localnet_miners(&self, count: usize) -> Vec<MinerSpec> {
-        let spec = |model: String| MinerSpec {
-            model: Some(model),
-            ..MinerSpec::default()
-        };
         (0..count)
             .map(|i| match i {
-                0 => spec("sort".to_owned()),
-                i if i + 1 == count => spec("lazy".to_owned()),
+                0 => MinerSpec::model("sort"),
+                i if i + 1 == count => MinerSpec::model("lazy"),
                 // 8, 4, 2, 1, 1, … passes.
-                i => spec(format!("bubble:{}", (8 >> (i - 1)).max(1))),
+                i => MinerSpec::model(format!("bubble:{}", (8 >> (i - 1)).max(1))),
             })
             .collect()
     }
 
-    fn miner(&self, spec: &MinerSpec) -> Result<Arc<dyn MinerHandler<SortNumbers>>, SubnetError> {
-        let model = spec.model.as_deref().map_or(Ok(Model::Sort), parse_model)?;
-        Ok(match model {
-            Model::Sort => Arc::new(SortingMiner),
-            Model::Bubble(passes) => Arc::new(BubbleMiner::new(passes)),
-            Model::Lazy => Arc::new(LazyMiner),
-        })
+    fn miner(&self, spec: &MinerSpec) -> Result<MinerRoutes, SubnetError> {
+        Ok(MinerRoutes::serve(self.handler(spec)?))
     }
 
-    fn generator(&self) -> Result<Arc<dyn TaskGenerator<SortNumbers>>, SubnetError> {
-        Ok(Arc::new(NumberGenerator::default()))
-    }
-
-    fn scorer(&self) -> Arc<dyn Scorer<SortNumbers>> {
-        Arc::new(PositionMatch)
-    }
-
-    fn wasm_scorer(
-        &self,
-        module: Option<&Path>,
-    ) -> Result<Arc<dyn Scorer<SortNumbers>>, SubnetError> {
-        let wasm = |e: WasmError| SubnetError::Scorer(e.to_string());
-        let engine = ScoringEngine::shared().map_err(wasm)?;
-        let scorer = match module {
-            Some(path) => WasmScorer::load(&engine, path).map_err(wasm)?,
-            None => WasmScorer::new(engine.load(SCORER_WASM, Limits::default()).map_err(wasm)?)
-                .map_err(wasm)?,
-        };
-        Ok(Arc::new(scorer))
+    fn tasks(&self) -> Vec<Arc<dyn SubnetTask>> {
+        vec![self.sorting().into()]
     }
 }
 
@@ -155,18 +130,27 @@ mod tests {
         );
         // Every model in the line-up is one the subnet can build.
         for spec in SortSubnet.localnet_miners(5) {
-            assert!(SortSubnet.miner(&spec).is_ok(), "{spec:?}");
+            assert!(SortSubnet.handler(&spec).is_ok(), "{spec:?}");
         }
     }
 
     #[test]
     fn model_names() {
-        assert_eq!(parse_model("sort").ok(), Some(Model::Sort));
-        assert_eq!(parse_model("bubble:3").ok(), Some(Model::Bubble(3)));
-        assert_eq!(parse_model("lazy").ok(), Some(Model::Lazy));
-        for bad in ["bubble:0", "bubble:65", "bubble:x", "bubble", "quick", ""] {
+        let model = |m: &str| SortSubnet.model(&MinerSpec::model(m));
+        assert_eq!(model("sort"), Ok(Model::Sort));
+        assert_eq!(model("bubble:3"), Ok(Model::Bubble(3)));
+        assert_eq!(model("bubble"), Ok(Model::Bubble(1)));
+        assert_eq!(model("lazy"), Ok(Model::Lazy));
+        assert_eq!(SortSubnet.model(&MinerSpec::default()), Ok(Model::Sort));
+        for bad in ["bubble:0", "bubble:65", "bubble:x", "sort:2"] {
             assert!(
-                matches!(parse_model(bad), Err(SubnetError::BadMinerSpec(m)) if m.contains(bad)),
+                matches!(model(bad), Err(SubnetError::BadModelParameter { model, .. }) if model == bad),
+                "{bad}"
+            );
+        }
+        for bad in ["quick", ""] {
+            assert!(
+                matches!(model(bad), Err(SubnetError::UnknownModel { model, .. }) if model == bad),
                 "{bad}"
             );
         }
@@ -196,11 +180,13 @@ mod tests {
             })
             .collect();
         let native = SortSubnet
+            .sorting()
             .scorer()
             .score(&challenge.task, &challenge.reference, &responses)
             .unwrap();
         let wasm = SortSubnet
-            .wasm_scorer(None)
+            .sorting()
+            .wasm_scorer()
             .unwrap()
             .score(&challenge.task, &challenge.reference, &responses)
             .unwrap();

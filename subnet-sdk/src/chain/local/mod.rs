@@ -1,5 +1,5 @@
 //! [`LocalChain`]: the embedded chain. The Bittensor chain's rules in a pure state machine
-//! ([`runtime`]), durable in redb ([`store`]), with blocks produced by hand, per extrinsic, or on
+//! (`runtime`), durable in redb ([`store`]), with blocks produced by hand, per extrinsic, or on
 //! a timer.
 //!
 //! Beyond the [`Chain`] seam it offers [`LocalChainApi`]: blocks with their events, receipts,

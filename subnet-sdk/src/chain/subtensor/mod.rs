@@ -15,11 +15,11 @@
 //! - **subxt's dynamic API** over the node's legacy JSON-RPC methods: calls, storage and runtime
 //!   APIs are encoded and decoded against the metadata the node serves, fetched at connect
 //!   and again whenever a block reports a new runtime version, so an upgrade that keeps the
-//!   fields we use changes nothing here; answers are read by field name ([`decode`]).
-//! - **one supervised WebSocket** per set of endpoints in the process ([`transport`]):
+//!   fields we use changes nothing here; answers are read by field name (`decode`).
+//! - **one supervised WebSocket** per set of endpoints in the process (`transport`):
 //!   reconnects, rotates endpoints, never resends a transaction.
 //! - **nonces from `system_accountNextIndex`** (which counts the pool), counted locally and
-//!   forgotten after a failed submission ([`nonce`]); **mortal** transactions (128 blocks by
+//!   forgotten after a failed submission (`nonce`); **mortal** transactions (128 blocks by
 //!   default, as the Python SDK).
 //! - **checks before sending** (registered, validator permit, rate limits), so a call the
 //!   chain would refuse fails at once with the typed error and the block to retry at, and

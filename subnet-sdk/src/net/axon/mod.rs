@@ -45,19 +45,17 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use subforge_core::identity::Keypair;
 use subforge_core::{
     Balance, Block, Caller, Hotkey, Hyperparameters, Metagraph, MinerHandler, NetUid, Task,
     validate_task_name,
 };
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
-use tokio::task::JoinSet;
+use tokio::sync::watch;
 
 use super::limits::{AxonLimits, Gauge, PerKey};
 use super::nonce::NonceStore;
+use super::server::{ServerLimits, accept_loop};
 use super::signer::{HotkeySigner, Signer};
 use route::{Route, StreamRoute, UnaryRoute};
 
@@ -222,7 +220,15 @@ impl AxonBuilder {
             limits,
         });
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared), stopped));
+        let limits = ServerLimits {
+            max_connections: shared.limits.max_connections,
+            header_read_timeout: shared.limits.header_read_timeout,
+            max_header_bytes: Some(shared.limits.max_header_bytes.max(8192)),
+            drain: None,
+            name: "axon",
+        };
+        let router = route::router(Arc::clone(&shared));
+        let task = tokio::spawn(accept_loop(listener, router, limits, stopped));
         Ok(Axon {
             local_addr,
             hotkey,
@@ -280,53 +286,4 @@ impl Drop for Axon {
             task.abort();
         }
     }
-}
-
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
-    let connections = Arc::new(Semaphore::new(shared.limits.max_connections));
-    let mut tasks = JoinSet::new();
-    let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(shared.limits.header_read_timeout)
-        .max_buf_size(shared.limits.max_header_bytes.max(8192))
-        .keep_alive(true);
-    let router = route::router(Arc::clone(&shared));
-    loop {
-        let accepted = tokio::select! {
-            _ = stop.changed() => break,
-            accepted = listener.accept() => accepted,
-        };
-        while tasks.try_join_next().is_some() {}
-        let (stream, peer) = match accepted {
-            Ok(a) => a,
-            Err(e) => {
-                // Out of file descriptors and the like: back off instead of spinning.
-                tracing::warn!(error = %e, "axon accept failed");
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                continue;
-            }
-        };
-        let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
-            drop(stream);
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        let router = router.clone();
-        let service =
-            hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(route::Peer(peer));
-                let router = router.clone();
-                async move {
-                    use tower::ServiceExt as _;
-                    router.oneshot(req).await
-                }
-            });
-        let conn = http.serve_connection(TokioIo::new(stream), service);
-        tasks.spawn(async move {
-            let _ = conn.await;
-            drop(permit);
-        });
-    }
-    // Dropping the set aborts every connection task.
-    drop(tasks);
 }

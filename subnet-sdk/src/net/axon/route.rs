@@ -22,9 +22,7 @@ use crate::net::pyrepr::{PyValue, float_repr};
 use crate::net::signer::HotkeySigner;
 use crate::net::wire::{self, AuthError, Verified, Wire, legacy};
 
-/// The TCP peer of a request, put in its extensions by the accept loop.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Peer(pub(crate) SocketAddr);
+pub(crate) use crate::net::server::Peer;
 
 /// An answer other than success: status and the message the caller reads from
 /// `{"message": ...}` (the Python SDK's error body).

@@ -6,6 +6,7 @@ Usage: python peer.py MODE  (configuration as JSON on stdin, results as JSON on 
   pyrepr      str() of JSON values, as the Synapse body hash renders them
   epistula    Epistula v2 headers checked and made by the spec's rules
   btauth11    bittensor 11.x http_auth verifying our requests and signing requests to our axon
+  synapse10   a bittensor 10.x Dendrite sending synapses declared in the config to our axon
 """
 import asyncio
 import hashlib
@@ -218,6 +219,49 @@ def btauth11(cfg):
         "future": send(cfg["axon_hotkey"], nonce=time.time_ns() + 60_000_000_000)[1],
     }
     return {"verified": verified, "sent": sent}
+
+
+def synapse10(cfg):
+    """Declares each case's synapse class from field types, sends it, returns its outputs.
+
+    A case is {"name", "inputs": {field: type}, "outputs": {field: type}, "hash_fields": [...],
+    "request": {field: value}}; types are int, str, list[int] and list[str].
+    """
+    patch_external_ip()
+    import bittensor as bt
+    from bittensor_wallet import Keypair
+
+    types = {"int": int, "str": str, "list[int]": typing.List[int], "list[str]": typing.List[str]}
+    host, port = cfg["addr"].split(":")
+    axon = bt.AxonInfo(version=0, ip=host, port=int(port), ip_type=4,
+                       hotkey=cfg["axon_hotkey"], coldkey=cfg["axon_hotkey"])
+
+    def synapse_class(case):
+        annotations = {name: types[t] for name, t in case["inputs"].items()}
+        namespace = {}
+        for name, t in case["outputs"].items():
+            annotations[name] = typing.Optional[types[t]]
+            namespace[name] = None
+        annotations["required_hash_fields"] = typing.ClassVar[typing.Tuple[str, ...]]
+        namespace["required_hash_fields"] = tuple(case["hash_fields"])
+        namespace["__annotations__"] = annotations
+        return type(case["name"], (bt.Synapse,), namespace)
+
+    async def run():
+        dendrite = bt.Dendrite(wallet=Keypair.create_from_uri(cfg["member_uri"]))
+        results = []
+        for case in cfg["cases"]:
+            cls = synapse_class(case)
+            r = await dendrite.forward(axon, cls(**case["request"]), timeout=10)
+            results.append({
+                "status": r.dendrite.status_code,
+                "message": r.dendrite.status_message,
+                "outputs": {name: getattr(r, name) for name in case["outputs"]},
+            })
+        await dendrite.aclose_session()
+        return results
+
+    return asyncio.run(run())
 
 
 if __name__ == "__main__":

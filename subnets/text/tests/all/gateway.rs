@@ -381,6 +381,20 @@ async fn real_clients_call_text_miners_through_the_gateway() {
     );
     assert_eq!(bad_field.status, 400);
     assert_eq!(bad_field.json()["error"]["param"], "max_words");
+    // A streamed task through the task route: the miner's raw text, naming the miner.
+    let raw = post(
+        &format!("{base}/v1/tasks/TextGenerationStream"),
+        Some(KEY),
+        r#"{"prompt":"The river","max_words":5}"#,
+    );
+    assert_eq!(raw.status, 200, "{}", raw.body);
+    assert_eq!(raw.header("content-type"), Some("application/octet-stream"));
+    assert!(
+        (1..=5).contains(&raw.body.split_whitespace().count()),
+        "{}",
+        raw.body
+    );
+    assert!(raw.header("subforge-miner-uid").is_some());
     let no_task = post(&format!("{base}/v1/tasks/Nope"), Some(KEY), "{}");
     assert_eq!(no_task.status, 404);
 

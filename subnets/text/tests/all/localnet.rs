@@ -45,7 +45,7 @@ async fn a_localnet_pays_better_miners_more_and_every_rao_is_accounted_for() {
     let config = config(dir.path());
     assert_eq!(
         config.validators,
-        [ScorerChoice::Native, ScorerChoice::Wasm(None)]
+        [ScorerChoice::Native, ScorerChoice::Wasm(Vec::new())]
     );
 
     let mut net = Localnet::start(&registry, &config, |_| {}).await.unwrap();

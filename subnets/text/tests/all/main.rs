@@ -7,9 +7,15 @@
 #[path = "../../../../subnet-sdk/tests/all/chain_support.rs"]
 mod chain_support;
 
+#[allow(dead_code)]
+#[path = "../../../../subnet-sdk/tests/subnet_support/mod.rs"]
+mod subnet_support;
+
+#[allow(dead_code)]
 #[path = "../../../../subnet-sdk/tests/all/python.rs"]
 mod python;
 
+mod audit;
 mod gateway;
 mod llm;
 mod localnet;

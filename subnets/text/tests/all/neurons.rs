@@ -3,86 +3,16 @@
 //! miners cost the validator nothing but their own score.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use subforge_core::{AxonInfo, Balance, NetUid, StatusCode, Uid};
-use subforge_sdk::chain::{Chain, Hyperparameter, LocalChain, Reveal};
-use subforge_sdk::neuron::{Miner, MinerConfig, RunningMiner, ValidatorConfig, WeightsAction};
-use subforge_sdk::registry::{MinerSpec, ScorerChoice, SubnetKind, ValidatorRunner};
+use subforge_core::{StatusCode, Uid};
+use subforge_sdk::chain::{Chain, Hyperparameter, Reveal};
+use subforge_sdk::neuron::{Miner, MinerConfig, ValidatorConfig, WeightsAction};
+use subforge_sdk::registry::{MinerSpec, ScorerChoice, SubnetKind};
 use subforge_subnet_text::TextSubnet;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 use super::chain_support::*;
-
-/// A validator step must end within its query timeout plus this; longer means it stalled.
-const STALL_GUARD: Duration = Duration::from_secs(30);
-
-fn model(m: &str) -> MinerSpec {
-    MinerSpec {
-        model: Some(m.to_owned()),
-        ..MinerSpec::default()
-    }
-}
-
-/// A dev chain where every extrinsic makes a block, with a fast subnet.
-async fn chain_and_subnet() -> (LocalChain, Arc<dyn Chain>, NetUid) {
-    let chain = LocalChain::builder().dev().instant().open().unwrap();
-    let netuid = fast_subnet(&chain, 20).await;
-    let shared: Arc<dyn Chain> = Arc::new(chain.clone());
-    (chain, shared, netuid)
-}
-
-/// Registers and starts one miner per model, paid by `//Bob`, serving on 127.0.0.1.
-async fn start_miners(
-    chain: &LocalChain,
-    shared: &Arc<dyn Chain>,
-    netuid: NetUid,
-    models: &[&str],
-) -> Vec<RunningMiner> {
-    let mut out = Vec::new();
-    for (i, m) in models.iter().enumerate() {
-        let hotkey = key(&format!("//Bob//miner{i}"));
-        register(chain, &bob(), netuid, &hotkey).await;
-        let mut config = MinerConfig::new(netuid);
-        config.bind = SocketAddr::from(([127, 0, 0, 1], 0));
-        let miner = Miner::new(shared.clone(), hotkey, config);
-        out.push(TextSubnet.start_miner(miner, &model(m)).await.unwrap());
-    }
-    out
-}
-
-/// Registers a validator hotkey paid by `//Charlie` and stakes 100 TAO on it.
-async fn register_validator(chain: &LocalChain, netuid: NetUid, uri: &str) -> Uid {
-    let hotkey = key(uri);
-    let uid = register(chain, &charlie(), netuid, &hotkey).await;
-    chain
-        .add_stake(&charlie(), &hot(&hotkey), netuid, Balance::from_tao(100))
-        .await
-        .unwrap();
-    uid
-}
-
-fn validator(
-    shared: &Arc<dyn Chain>,
-    netuid: NetUid,
-    uri: &str,
-    dir: &std::path::Path,
-    scoring: ScorerChoice,
-) -> Box<dyn ValidatorRunner> {
-    let mut config = ValidatorConfig::new(netuid, dir);
-    config.seed = Some(11);
-    config.moving_average_alpha = 0.5;
-    config.timeout = Some(Duration::from_secs(10));
-    TextSubnet
-        .validator(shared.clone(), key(uri), config, &scoring)
-        .unwrap()
-}
-
-fn bits(v: &[f64]) -> Vec<u64> {
-    v.iter().map(|x| x.to_bits()).collect()
-}
+use super::subnet_support::*;
 
 fn weights_of(action: &Option<WeightsAction>) -> Option<(Vec<u16>, Vec<u16>)> {
     match action {
@@ -94,7 +24,14 @@ fn weights_of(action: &Option<WeightsAction>) -> Option<(Vec<u16>, Vec<u16>)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wasm_and_native_validators_agree_and_a_restarted_validator_resumes() {
     let (chain, shared, netuid) = chain_and_subnet().await;
-    let miners = start_miners(&chain, &shared, netuid, &["ngram:5", "ngram:2", "junk"]).await;
+    let miners = start_miners(
+        &TextSubnet,
+        &chain,
+        &shared,
+        netuid,
+        &["ngram:5", "ngram:2", "junk"],
+    )
+    .await;
     let native_uid = register_validator(&chain, netuid, "//Charlie//native").await;
     let wasm_uid = register_validator(&chain, netuid, "//Charlie//wasm").await;
     // The epoch hands out validator permits.
@@ -102,6 +39,7 @@ async fn wasm_and_native_validators_agree_and_a_restarted_validator_resumes() {
 
     let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
     let mut native = validator(
+        &TextSubnet,
         &shared,
         netuid,
         "//Charlie//native",
@@ -109,11 +47,12 @@ async fn wasm_and_native_validators_agree_and_a_restarted_validator_resumes() {
         ScorerChoice::Native,
     );
     let mut wasm = validator(
+        &TextSubnet,
         &shared,
         netuid,
         "//Charlie//wasm",
         dirs[1].path(),
-        ScorerChoice::Wasm(None),
+        ScorerChoice::Wasm(Vec::new()),
     );
 
     // In lockstep, with the same challenge seed, both see the same answers.
@@ -163,6 +102,7 @@ async fn wasm_and_native_validators_agree_and_a_restarted_validator_resumes() {
     assert_eq!(saved.step, 3);
     drop(native);
     let mut restarted = validator(
+        &TextSubnet,
         &shared,
         netuid,
         "//Charlie//native",
@@ -188,7 +128,7 @@ async fn wasm_and_native_validators_agree_and_a_restarted_validator_resumes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_commit_reveal_the_chain_takes_a_commit_and_the_validator_reveals_it() {
     let (chain, shared, netuid) = chain_and_subnet().await;
-    let miners = start_miners(&chain, &shared, netuid, &["ngram:5", "junk"]).await;
+    let miners = start_miners(&TextSubnet, &chain, &shared, netuid, &["ngram:5", "junk"]).await;
     let me = register_validator(&chain, netuid, "//Charlie//native").await;
     run_epoch(&chain, netuid).await;
     sudo(&chain, netuid, Hyperparameter::Tempo, 4).await;
@@ -272,78 +212,10 @@ async fn under_commit_reveal_the_chain_takes_a_commit_and_the_validator_reveals_
     }
 }
 
-/// A fake axon that misbehaves in one way.
-#[derive(Clone, Copy, Debug)]
-enum Misbehaviour {
-    /// Reads the request and never answers.
-    Silent,
-    /// Answers 200 with a body that is not the task's response.
-    Malformed,
-    /// Answers 200 with a body far past the dendrite's cap.
-    Oversized,
-}
-
-async fn fake_axon(how: Misbehaviour) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut socket, _)) = listener.accept().await else {
-                return;
-            };
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 64 << 10];
-                let _ = socket.read(&mut buf).await;
-                match how {
-                    Misbehaviour::Silent => {
-                        tokio::time::sleep(Duration::from_secs(600)).await;
-                    }
-                    Misbehaviour::Malformed => {
-                        let body = b"{\"completion\": [1, 2, oops";
-                        let head = format!(
-                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-                            body.len()
-                        );
-                        let _ = socket.write_all(head.as_bytes()).await;
-                        let _ = socket.write_all(body).await;
-                    }
-                    Misbehaviour::Oversized => {
-                        let len: usize = 256 << 20;
-                        let head = format!(
-                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len}\r\n\r\n{{\"text\": \""
-                        );
-                        let _ = socket.write_all(head.as_bytes()).await;
-                        let chunk = vec![b'a'; 1 << 20];
-                        for _ in 0..256 {
-                            if socket.write_all(&chunk).await.is_err() {
-                                return;
-                            }
-                        }
-                    }
-                }
-            });
-        }
-    });
-    addr
-}
-
-/// Registers `uri` and publishes `addr` as its axon.
-async fn fake_miner(chain: &LocalChain, netuid: NetUid, uri: &str, addr: SocketAddr) -> Uid {
-    let hotkey = key(uri);
-    let uid = register(chain, &bob(), netuid, &hotkey).await;
-    let axon = AxonInfo {
-        ip: addr.ip(),
-        port: addr.port(),
-        ..AxonInfo::default()
-    };
-    chain.serve_axon(&hotkey, netuid, &axon).await.unwrap();
-    uid
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn misbehaving_miners_score_zero_and_never_stall_the_validator() {
     let (chain, shared, netuid) = chain_and_subnet().await;
-    let good = start_miners(&chain, &shared, netuid, &["ngram:4"]).await;
+    let good = start_miners(&TextSubnet, &chain, &shared, netuid, &["ngram:4"]).await;
     let silent = fake_miner(
         &chain,
         netuid,
@@ -355,7 +227,7 @@ async fn misbehaving_miners_score_zero_and_never_stall_the_validator() {
         &chain,
         netuid,
         "//Bob//malformed",
-        fake_axon(Misbehaviour::Malformed).await,
+        fake_axon(Misbehaviour::Answers(r#"{"completion": [1, 2, oops"#)).await,
     )
     .await;
     let oversized = fake_miner(
@@ -417,7 +289,7 @@ async fn misbehaving_miners_score_zero_and_never_stall_the_validator() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_miner_restarted_on_a_new_port_publishes_it_when_the_rate_limit_allows() {
     let (chain, shared, netuid) = chain_and_subnet().await;
-    let first = start_miners(&chain, &shared, netuid, &["ngram:2"]).await;
+    let first = start_miners(&TextSubnet, &chain, &shared, netuid, &["ngram:2"]).await;
     let uid = first[0].uid();
     let old_port = first[0].published().port;
     for miner in first {
@@ -436,7 +308,7 @@ async fn a_miner_restarted_on_a_new_port_publishes_it_when_the_rate_limit_allows
     config.bind = SocketAddr::from(([127, 0, 0, 1], 0));
     let miner = Miner::new(shared.clone(), key("//Bob//miner0"), config);
     let again = TextSubnet
-        .start_miner(miner, &model("ngram:2"))
+        .start_miner(miner, &MinerSpec::model("ngram:2"))
         .await
         .unwrap();
     let new_port = again.published().port;

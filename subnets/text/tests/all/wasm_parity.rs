@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use subforge_core::{AccountId, Hotkey, MinerResponse, Scorer, Seed, StatusCode, Uid};
-use subforge_sdk::registry::Subnet;
 use subforge_subnet_text::{
     Completion, JunkMiner, NgramMiner, PassageGenerator, RougeL, TextGeneration, TextSubnet,
     WORLD_SEED, World,
@@ -29,7 +28,7 @@ fn wasm_and_native_scores_are_bit_identical() {
     let generator = PassageGenerator::new(world.clone(), 12);
     let miners = [NgramMiner::train(&world, 2), NgramMiner::train(&world, 5)];
     let junk = JunkMiner::new(3);
-    let wasm = TextSubnet.wasm_scorer(None).unwrap();
+    let wasm = TextSubnet.generation().wasm_scorer().unwrap();
     let odd = [
         "",
         "  ",
