@@ -18,10 +18,12 @@ use jsonrpsee::rpc_params;
 use jsonrpsee::ws_client::{WsClient, WsClientBuilder};
 use serde_json::Value as Json;
 use subforge_core::chain::AxonInfo;
-use subforge_core::{Balance, NetUid, Uid};
+use subforge_core::{Balance, Block, NetUid, Uid};
 use subforge_sdk::chain::subtensor::Subtensor;
 use subforge_sdk::chain::subtensor::Value;
-use subforge_sdk::chain::{ChainTarget, Hyperparameter, Reveal, Weights, WeightsOutcome};
+use subforge_sdk::chain::{
+    ChainError, ChainTarget, Hyperparameter, Reveal, Weights, WeightsOutcome,
+};
 
 use super::chain_support::*;
 use super::cli_neuron::{Neuron, wallet};
@@ -181,15 +183,17 @@ impl Drop for Ticker {
 }
 
 /// What the Python SDK (bittensor 10.5, through the shim for its two RPC quirks) reads of the
-/// subnet: each neuron's uid, hotkey, axon, permit, and the validator's weights.
+/// subnet at one block: each neuron's uid, hotkey, axon, permit, and the validator's weights.
 const PY_READ: &str = r#"
 import json, os
 import bittensor as bt
 st = bt.Subtensor(network=os.environ["URL"])
 netuid = int(os.environ["NETUID"])
-neurons = st.neurons_lite(netuid=netuid)
-weights = {uid: row for uid, row in st.weights(netuid=netuid)}
+block = st.get_current_block()
+neurons = st.neurons_lite(netuid=netuid, block=block)
+weights = {uid: row for uid, row in st.weights(netuid=netuid, block=block)}
 print(json.dumps({
+    "block": block,
     "neurons": [
         {"uid": n.uid, "hotkey": n.hotkey, "coldkey": n.coldkey, "ip": n.axon_info.ip,
          "port": n.axon_info.port, "permit": n.validator_permit}
@@ -230,6 +234,7 @@ async fn a_miner_and_validator_run_on_a_real_subtensor_runtime() {
         .await
         .unwrap();
     assert_eq!(netuid, NetUid(2), "netuids 0 and 1 exist at genesis");
+    let founded = chain.current_block().await.unwrap();
     for (name, value) in [
         (Hyperparameter::MaxRegsPerBlock, 8),
         (Hyperparameter::WeightsSetRateLimit, 0),
@@ -434,7 +439,13 @@ async fn a_miner_and_validator_run_on_a_real_subtensor_runtime() {
         ],
     );
     let seen: Json = serde_json::from_slice(&out.stdout).unwrap();
-    let m = chain.metagraph(netuid).await.unwrap();
+    // The same block, read by the subtensor client (a past block by now: the ticker runs).
+    let block = Block(seen["block"].as_u64().unwrap());
+    let m = chain
+        .metagraph_with_weights(netuid, Some(block))
+        .await
+        .unwrap();
+    assert_eq!(m.block, block);
     let neurons = seen["neurons"].as_array().unwrap();
     assert_eq!(neurons.len(), m.n());
     for n in neurons {
@@ -446,8 +457,8 @@ async fn a_miner_and_validator_run_on_a_real_subtensor_runtime() {
         assert_eq!(n["permit"], m.validator_permit[uid.index()], "uid {uid}");
     }
     let py_row: Vec<(u16, u16)> = serde_json::from_value(seen["weights"]["0"].clone()).unwrap();
-    let ours = subtensor.weights(netuid).await.unwrap();
-    let ours: Vec<(u16, u16)> = ours[0].iter().map(|(u, w)| (u.0, *w)).collect();
+    let ours: Vec<(u16, u16)> = m.weights[0].iter().map(|(u, w)| (u.0, *w)).collect();
+    assert!(!ours.is_empty());
     assert_eq!(py_row, ours);
 
     // `wallet overview` finds where the miner's hotkey is registered on the real chain.
@@ -484,6 +495,81 @@ async fn a_miner_and_validator_run_on_a_real_subtensor_runtime() {
         assert!(ok, "stdout {out:?}; stderr {err}");
         assert_eq!(out.last().map(String::as_str), Some(last), "{err}");
     }
+
+    // The past, read at once: the subnet as it was founded (its owner alone), and weight
+    // snapshots a tempo apart.
+    let now = chain.metagraph_with_weights(netuid, None).await.unwrap();
+    assert_eq!(now.weights, subtensor.weights(netuid).await.unwrap());
+    assert!(!now.weights[val_uid.index()].is_empty());
+    let then = chain.metagraph_at(netuid, founded).await.unwrap();
+    assert_eq!((then.block, then.n()), (founded, 1));
+    assert_eq!(then.hotkeys[0], hot(&owner_hot));
+    assert!(matches!(
+        chain.metagraph_at(netuid, Block(1)).await,
+        Err(ChainError::SubnetNotExists { .. })
+    ));
+    assert!(matches!(
+        chain.metagraph_at(netuid, Block(now.block.0 + 1_000)).await,
+        Err(ChainError::UnknownBlock { .. })
+    ));
+    let started = chain.current_block().await.unwrap();
+    let out = crate::run::ok(
+        &crate::run::subforge()
+            .args(["integrity", "--netuid", &netuid_text, "--epochs", "3"])
+            .args(["--chain", &runtime.url])
+            .output()
+            .unwrap(),
+    );
+    let blocks: Vec<u64> = out
+        .split_once("(blocks ")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(list, _)| list.split(", ").map(|b| b.parse().unwrap()).collect())
+        .unwrap_or_default();
+    assert_eq!(blocks.len(), 3, "{out}");
+    assert_eq!(
+        [blocks[1] - blocks[0], blocks[2] - blocks[1]],
+        [4, 4],
+        "{out}"
+    );
+    assert!(blocks[0] < started.0, "read from the past, not live: {out}");
+    let mut dashboard = Neuron::spawn(&[
+        "dashboard",
+        "--netuid",
+        &netuid_text,
+        "--chain",
+        &runtime.url,
+        "--bind",
+        "127.0.0.1:0",
+        "--backfill",
+        "3",
+    ]);
+    let line = dashboard.wait_for("dashboard of subnet");
+    let url = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://"))
+        .map(|w| format!("http://{}", w.trim_end_matches(';')))
+        .unwrap();
+    let deadline = Instant::now() + RUN_GUARD;
+    let points = loop {
+        let out = Command::new("curl")
+            .args(["-sS", "--max-time", "10", &format!("{url}api/state")])
+            .output()
+            .unwrap();
+        let state: Json = serde_json::from_slice(&out.stdout).unwrap_or(Json::Null);
+        let blocks: Vec<u64> = state["points"]
+            .as_array()
+            .map(|p| p.iter().filter_map(|p| p["block"].as_u64()).collect())
+            .unwrap_or_default();
+        if blocks.len() >= 4 {
+            break blocks;
+        }
+        assert!(Instant::now() < deadline, "{state}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert!(points[0] < started.0, "plotted from the past: {points:?}");
+    assert_eq!([points[1] - points[0], points[2] - points[1]], [4, 4]);
+    let (ok, _, err) = dashboard.stop("INT");
+    assert!(ok, "{err}");
 
     // With commit-reveal on, the chain decides: the same call now commits the weights under a
     // drand timelock, which the runtime accepts (this runtime takes its version-3 form), and

@@ -86,6 +86,38 @@ pub trait Chain: Send + Sync {
     /// A subnet's metagraph at the latest block.
     async fn metagraph(&self, netuid: NetUid) -> Result<Metagraph, ChainError>;
 
+    /// A subnet's metagraph as it stood at a past `block`: how integrity reports and the
+    /// dashboard read a subnet's last epochs at once instead of waiting for them.
+    ///
+    /// Only chains that keep past state answer: a subtensor archive node, or a full node for
+    /// its recent blocks. The others, the local chain among them, answer
+    /// [`ChainError::Unsupported`]; a block not made yet is [`ChainError::UnknownBlock`], and
+    /// a subnet that did not exist then [`ChainError::SubnetNotExists`].
+    async fn metagraph_at(&self, netuid: NetUid, block: Block) -> Result<Metagraph, ChainError> {
+        let _ = netuid;
+        Err(ChainError::Unsupported {
+            what: format!("reading past state (the metagraph at block {block})"),
+        })
+    }
+
+    /// The metagraph with every neuron's weights filled in, at the latest block or (see
+    /// [`metagraph_at`](Chain::metagraph_at)) at a past one: what weight analyses read.
+    ///
+    /// The local chain's metagraphs always carry the weights. The subtensor client's
+    /// [`metagraph`](Chain::metagraph) is the lite one, as the Python SDK's is by default:
+    /// the weights cost one storage read per uid, so it reads them only here, at the same
+    /// block as the rest.
+    async fn metagraph_with_weights(
+        &self,
+        netuid: NetUid,
+        block: Option<Block>,
+    ) -> Result<Metagraph, ChainError> {
+        match block {
+            Some(block) => self.metagraph_at(netuid, block).await,
+            None => self.metagraph(netuid).await,
+        }
+    }
+
     /// A subnet's hyperparameters.
     async fn hyperparameters(&self, netuid: NetUid) -> Result<Hyperparameters, ChainError>;
 

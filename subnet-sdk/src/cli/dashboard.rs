@@ -24,6 +24,10 @@ pub(crate) struct DashboardArgs {
     /// Epochs kept in the plots.
     #[arg(long, default_value_t = 256, value_name = "N")]
     history: usize,
+    /// Past epochs to plot at the start, where the chain keeps past state (a subtensor archive
+    /// node; a full node for its recent blocks). 0 starts from now.
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    backfill: usize,
     /// Validator transcript folders to look for miners answering alike.
     #[arg(long, value_name = "DIR")]
     transcripts: Vec<PathBuf>,
@@ -52,6 +56,7 @@ pub(crate) fn run(args: DashboardArgs, _global: &GlobalOpts) -> anyhow::Result<(
             bind: args.bind,
             history: args.history,
             transcripts: args.transcripts,
+            backfill: args.backfill,
             ..DashboardConfig::default()
         };
         let (addr, task) = serve(chain, netuid, config, shutdown_signal())

@@ -12,11 +12,12 @@ use subforge_core::integrity::{
     AnswerParams, AnswerStep, CopyingParams, EpochWeights, IntegrityReport, WeightsHistory,
     cabal_effect, detect_alike_answers, detect_weight_copying, epoch_input,
 };
-use subforge_core::{NetUid, Uid};
+use subforge_core::{Block, Metagraph, NetUid, Uid};
 
 use super::GlobalOpts;
 use super::chain_opts::ChainOpts;
 use crate::audit::Transcript;
+use crate::chain::{Chain, ChainError};
 
 /// `subforge integrity`.
 #[derive(Debug, Args)]
@@ -70,30 +71,8 @@ pub(crate) fn run(args: IntegrityArgs, _global: &GlobalOpts) -> anyhow::Result<(
     let netuid = NetUid(args.netuid);
     super::runtime()?.block_on(async move {
         let chain = args.chain.connect().await?;
-        let mut metagraph = chain.metagraph(netuid).await?;
-        let mut history = WeightsHistory::default();
-        history.epochs.push(EpochWeights::from_metagraph(&metagraph));
-        if args.epochs > 1 {
-            let mut headers = chain.block_headers().await?;
-            let every = u64::from(metagraph.hyperparameters.tempo).max(1) + 1;
-            let mut next = metagraph.block.saturating_add(every);
-            let wait = Duration::from_secs(args.block_timeout.max(1));
-            eprintln!(
-                "reading {} weight snapshots, one every {every} blocks from block {}",
-                args.epochs, metagraph.block
-            );
-            while history.epochs.len() < args.epochs as usize {
-                let header = tokio::time::timeout(wait, headers.next())
-                    .await
-                    .with_context(|| format!("no block for {}s", wait.as_secs()))?
-                    .context("the chain's block stream ended")?;
-                if header.number >= next {
-                    metagraph = chain.metagraph(netuid).await?;
-                    history.epochs.push(EpochWeights::from_metagraph(&metagraph));
-                    next = header.number.saturating_add(every);
-                }
-            }
-        }
+        let wait = Duration::from_secs(args.block_timeout.max(1));
+        let (metagraph, history) = weight_history(chain.as_ref(), netuid, args.epochs, wait).await?;
 
         let mut report = IntegrityReport::default();
         report.extend(
@@ -140,6 +119,69 @@ pub(crate) fn run(args: IntegrityArgs, _global: &GlobalOpts) -> anyhow::Result<(
         }
         Ok(())
     })
+}
+
+/// `epochs` weight snapshots of `netuid`, one per tempo, the newest at the head block, and the
+/// head's metagraph. The past ones are read at once where the chain keeps past state (an
+/// archive node, or a full node for its recent blocks); otherwise, or where the subnet is
+/// younger than the span asked for, the rest are taken live as the chain makes them.
+async fn weight_history(
+    chain: &dyn Chain,
+    netuid: NetUid,
+    epochs: u32,
+    wait: Duration,
+) -> anyhow::Result<(Metagraph, WeightsHistory)> {
+    let head = chain.metagraph_with_weights(netuid, None).await?;
+    let every = u64::from(head.tempo).max(1) + 1;
+    let wanted = epochs as usize;
+    let mut history = WeightsHistory::default();
+    history.epochs.push(EpochWeights::from_metagraph(&head));
+
+    // Back from the head, one tempo at a time.
+    let mut block = head.block;
+    while history.epochs.len() < wanted {
+        let Some(earlier) = block.0.checked_sub(every) else {
+            break;
+        };
+        block = Block(earlier);
+        match chain.metagraph_with_weights(netuid, Some(block)).await {
+            Ok(m) => history.epochs.push(EpochWeights::from_metagraph(&m)),
+            Err(ChainError::SubnetNotExists { .. }) => {
+                eprintln!("subnet {netuid} did not exist yet at block {block}");
+                break;
+            }
+            Err(ChainError::Unsupported { what }) => {
+                eprintln!("this chain does not support {what}");
+                break;
+            }
+            Err(e) => return Err(e).context(format!("cannot read block {block}")),
+        }
+    }
+    history.epochs.reverse();
+
+    // The rest, live.
+    let mut latest = head;
+    if history.epochs.len() < wanted {
+        let mut headers = chain.block_headers().await?;
+        let mut next = latest.block.0.saturating_add(every);
+        eprintln!(
+            "taking {} more weight snapshots live, one every {every} blocks from block {}",
+            wanted - history.epochs.len(),
+            latest.block
+        );
+        while history.epochs.len() < wanted {
+            let header = tokio::time::timeout(wait, headers.next())
+                .await
+                .with_context(|| format!("no block for {}s", wait.as_secs()))?
+                .context("the chain's block stream ended")?;
+            if header.number.0 >= next {
+                latest = chain.metagraph_with_weights(netuid, None).await?;
+                history.epochs.push(EpochWeights::from_metagraph(&latest));
+                next = header.number.0.saturating_add(every);
+            }
+        }
+    }
+    Ok((latest, history))
 }
 
 /// The miners' answers of every transcript step, by validator and step.

@@ -24,10 +24,10 @@ use subforge_core::integrity::{
     AnswerParams, AnswerStep, CopyingParams, EpochWeights, IntegrityReport, WeightsHistory,
     detect_alike_answers, detect_weight_copying,
 };
-use subforge_core::{Metagraph, NetUid};
+use subforge_core::{Block, Metagraph, NetUid};
 use tokio::net::TcpListener;
 
-use crate::chain::Chain;
+use crate::chain::{Chain, ChainError};
 
 /// How a dashboard runs.
 #[derive(Debug, Clone)]
@@ -40,6 +40,10 @@ pub struct DashboardConfig {
     pub transcripts: Vec<PathBuf>,
     /// Transcript steps read per folder, the newest. Default 200.
     pub transcript_steps: usize,
+    /// Past epochs plotted at the start, where the chain keeps past state (a subtensor
+    /// archive node, or a full node for its recent blocks), so the page does not start
+    /// empty; at most `history`. Chains without past state start from now. Default 32.
+    pub backfill: usize,
 }
 
 impl Default for DashboardConfig {
@@ -49,6 +53,7 @@ impl Default for DashboardConfig {
             history: 256,
             transcripts: Vec::new(),
             transcript_steps: 200,
+            backfill: 32,
         }
     }
 }
@@ -174,7 +179,7 @@ async fn sample(
     shared: Arc<Shared>,
 ) {
     let mut history = WeightsHistory::default();
-    let mut last_epoch = None;
+    let mut last_epoch = backfill(chain.as_ref(), netuid, &config, &shared, &mut history).await;
     let mut backoff = Duration::from_millis(250);
     loop {
         let mut headers = match chain.block_headers().await {
@@ -204,7 +209,7 @@ async fn sample(
                 }
             }
             first = false;
-            let m = match chain.metagraph(netuid).await {
+            let m = match chain.metagraph_with_weights(netuid, None).await {
                 Ok(m) => m,
                 Err(e) => {
                     set_error(&shared, e.to_string());
@@ -234,6 +239,67 @@ async fn sample(
             let findings = new_epoch.then(|| findings(&history, &config));
             record(&shared, &m, issued, new_epoch, config.history, findings);
         }
+    }
+}
+
+/// Plots up to `config.backfill` past epochs, oldest first, where the chain can read them;
+/// returns the last epoch plotted. Any failure ends the backfill quietly (the live sampler
+/// reports errors): it is a head start, not a requirement.
+async fn backfill(
+    chain: &dyn Chain,
+    netuid: NetUid,
+    config: &DashboardConfig,
+    shared: &Shared,
+    history: &mut WeightsHistory,
+) -> Option<Block> {
+    let count = config.backfill.min(config.history);
+    if count == 0 {
+        return None;
+    }
+    let head = chain.metagraph(netuid).await.ok()?;
+    let every = u64::from(head.tempo) + 1;
+    let latest = if head.last_step.0 > 0 {
+        head.last_step.0
+    } else {
+        head.block.0
+    };
+    let issued = chain
+        .info()
+        .await
+        .map(|i| i.total_issuance.rao())
+        .unwrap_or(0);
+    let mut last = None;
+    for k in (1..=count as u64).rev() {
+        let Some(block) = latest.checked_sub(k * every) else {
+            continue;
+        };
+        let m = match chain
+            .metagraph_with_weights(netuid, Some(Block(block)))
+            .await
+        {
+            Ok(m) => m,
+            Err(ChainError::SubnetNotExists { .. }) => continue,
+            Err(e) => {
+                tracing::debug!(error = %e, "the dashboard starts without past epochs");
+                break;
+            }
+        };
+        if last == Some(m.last_step) {
+            continue;
+        }
+        last = Some(m.last_step);
+        history.epochs.push(EpochWeights::from_metagraph(&m));
+        record(shared, &m, issued, true, config.history, None);
+    }
+    if last.is_some() {
+        record_findings(shared, findings(history, config));
+    }
+    last
+}
+
+fn record_findings(shared: &Shared, findings: Vec<String>) {
+    if let Ok(mut s) = shared.snapshot.lock() {
+        s.findings = findings;
     }
 }
 

@@ -241,6 +241,27 @@ pub(crate) fn find_interrupted(e: &(dyn StdError + 'static)) -> Option<String> {
     None
 }
 
+/// A failure to read state at a past `block`: a node that has pruned that state (substrate
+/// says "State already discarded for ...") does not support the read, which an archive node
+/// would answer. Other errors pass through.
+pub(crate) fn past_state(e: ChainError, block: Block) -> ChainError {
+    let message = match &e {
+        ChainError::Rpc { message, .. } | ChainError::Connection { message } => message,
+        _ => return e,
+    };
+    let lower = message.to_ascii_lowercase();
+    if lower.contains("discarded") || lower.contains("pruned") || lower.contains("unknownblock") {
+        ChainError::Unsupported {
+            what: format!(
+                "reading block {block}'s state, which this node has pruned \
+                 (an archive node keeps it: --chain archive)"
+            ),
+        }
+    } else {
+        e
+    }
+}
+
 /// Any other failure of the client: the connection's, or a reply we could not read.
 pub(crate) fn client(e: &(dyn StdError + 'static)) -> ChainError {
     if let Some(reason) = find_interrupted(e) {
@@ -289,6 +310,36 @@ mod tests {
             rate: Some((Block(100), 50)),
             ip: Some(0x7f00_0001),
         }
+    }
+
+    #[test]
+    fn pruned_state_is_unsupported_and_other_errors_pass() {
+        let pruned = ChainError::Rpc {
+            code: 4003,
+            message: "Client error: UnknownBlock: State already discarded for 0x8f3a".to_owned(),
+        };
+        match past_state(pruned, Block(7)) {
+            ChainError::Unsupported { what } => {
+                assert!(
+                    what.contains("block 7") && what.contains("archive"),
+                    "{what}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let gone = ChainError::SubnetNotExists { netuid: NetUid(3) };
+        assert!(matches!(
+            past_state(gone, Block(7)),
+            ChainError::SubnetNotExists { .. }
+        ));
+        let refused = ChainError::Rpc {
+            code: -32000,
+            message: "connection refused".to_owned(),
+        };
+        assert!(matches!(
+            past_state(refused, Block(7)),
+            ChainError::Rpc { code: -32000, .. }
+        ));
     }
 
     #[test]

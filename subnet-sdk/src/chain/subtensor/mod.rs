@@ -43,8 +43,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::StreamExt;
 use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use parity_scale_codec::Encode;
 use subforge_core::chain::AxonInfo;
 use subforge_core::identity::{AccountId, Keypair};
@@ -311,42 +311,71 @@ impl Subtensor {
     pub async fn weights(&self, netuid: NetUid) -> Result<Vec<Vec<(Uid, u16)>>, ChainError> {
         let at = self.head().await?;
         self.require_subnet(&at, netuid).await?;
+        self.weights_in(&at, netuid).await
+    }
+
+    /// The `Weights` rows of every uid at `at`: one storage read per uid, several in flight.
+    async fn weights_in(
+        &self,
+        at: &At,
+        netuid: NetUid,
+    ) -> Result<Vec<Vec<(Uid, u16)>>, ChainError> {
+        /// Reads in flight at once: enough to hide a remote node's round trip, few enough not
+        /// to look like a flood to a public endpoint.
+        const IN_FLIGHT: usize = 16;
         let n = self
             .storage_u64(
-                &at,
+                at,
                 "SubtensorModule",
                 "SubnetworkN",
                 vec![netuid_value(netuid)],
                 0,
             )
             .await?;
-        let mut rows = Vec::new();
-        for uid in 0..n {
-            let row = self
-                .storage(
-                    &at,
-                    "SubtensorModule",
-                    "Weights",
-                    vec![netuid_value(netuid), Value::u128(u128::from(uid))],
-                )
-                .await?;
-            let row = match row {
-                Some(v) => decode::seq(&v)
-                    .and_then(|pairs| {
-                        pairs
-                            .iter()
-                            .map(|p| match decode::seq(p)? {
-                                [u, w] => Ok((Uid(decode::u16_of(u)?), decode::u16_of(w)?)),
-                                _ => Err("a weight is (uid, weight)".to_owned()),
-                            })
-                            .collect()
-                    })
-                    .map_err(|e| malformed("SubtensorModule.Weights", e))?,
-                None => Vec::new(),
-            };
-            rows.push(row);
-        }
-        Ok(rows)
+        futures::stream::iter(0..n)
+            .map(|uid| async move {
+                let row = self
+                    .storage(
+                        at,
+                        "SubtensorModule",
+                        "Weights",
+                        vec![netuid_value(netuid), Value::u128(u128::from(uid))],
+                    )
+                    .await?;
+                match row {
+                    Some(v) => decode::seq(&v)
+                        .and_then(|pairs| {
+                            pairs
+                                .iter()
+                                .map(|p| match decode::seq(p)? {
+                                    [u, w] => Ok((Uid(decode::u16_of(u)?), decode::u16_of(w)?)),
+                                    _ => Err("a weight is (uid, weight)".to_owned()),
+                                })
+                                .collect()
+                        })
+                        .map_err(|e| malformed("SubtensorModule.Weights", e)),
+                    None => Ok(Vec::new()),
+                }
+            })
+            .buffered(IN_FLIGHT)
+            .try_collect()
+            .await
+    }
+
+    /// Block `block` of the best chain, with its runtime, to read state as it stood then.
+    async fn at_block(&self, block: Block) -> Result<At, ChainError> {
+        let hash: Option<SubxtH256> = self
+            .inner
+            .rpc
+            .request("chain_getBlockHash", rpc_params![block.0])
+            .await
+            .map_err(|e| errors::client(&e))?;
+        let hash = hash.ok_or(ChainError::UnknownBlock { block })?;
+        self.inner
+            .client
+            .at_block_hash_and_number(hash, block.0)
+            .await
+            .map_err(|e| errors::past_state(errors::client(&e), block))
     }
 
     /// The latest block and its runtime. A block with a new runtime version loads that
@@ -648,7 +677,7 @@ impl Subtensor {
     }
 
     /// The metagraph at block `at`.
-    async fn metagraph_at(&self, at: &At, netuid: NetUid) -> Result<Metagraph, ChainError> {
+    async fn metagraph_in(&self, at: &At, netuid: NetUid) -> Result<Metagraph, ChainError> {
         let extras = self.metagraph_extras(at, netuid).await?;
         let neurons = self
             .api(
@@ -914,7 +943,43 @@ impl Chain for Subtensor {
 
     async fn metagraph(&self, netuid: NetUid) -> Result<Metagraph, ChainError> {
         let at = self.head().await?;
-        self.metagraph_at(&at, netuid).await
+        self.metagraph_in(&at, netuid).await
+    }
+
+    async fn metagraph_at(&self, netuid: NetUid, block: Block) -> Result<Metagraph, ChainError> {
+        let at = self.at_block(block).await?;
+        self.metagraph_in(&at, netuid)
+            .await
+            .map_err(|e| errors::past_state(e, block))
+    }
+
+    async fn metagraph_with_weights(
+        &self,
+        netuid: NetUid,
+        block: Option<Block>,
+    ) -> Result<Metagraph, ChainError> {
+        let at = match block {
+            Some(block) => self.at_block(block).await?,
+            None => self.head().await?,
+        };
+        let past = |e| match block {
+            Some(block) => errors::past_state(e, block),
+            None => e,
+        };
+        let (metagraph, weights) =
+            futures::future::try_join(self.metagraph_in(&at, netuid), self.weights_in(&at, netuid))
+                .await
+                .map_err(past)?;
+        if weights.len() != metagraph.n() {
+            return Err(malformed(
+                "SubtensorModule.Weights",
+                format!("{} rows for {} neurons", weights.len(), metagraph.n()),
+            ));
+        }
+        Ok(Metagraph {
+            weights,
+            ..metagraph
+        })
     }
 
     async fn hyperparameters(&self, netuid: NetUid) -> Result<Hyperparameters, ChainError> {
