@@ -15,7 +15,9 @@
 //! failures the gateway saw itself, `routing`); the first valid answer wins, and while the
 //! caller's deadline lasts a failed round moves on to the next miners. The answer carries the
 //! miner's signed response in headers (`Subforge-Miner-*`), so a client can prove which miner
-//! answered: see [`verify_answer`].
+//! answered: see [`verify_answer`]. A streamed answer is signed at its end: a completion's in
+//! its finishing chunk ([`verify_streamed_answer`]), a streamed task's in HTTP trailers
+//! ([`verify_streamed_task`]).
 //!
 //! Operator controls: API keys (`Authorization: Bearer`), per-key rate and concurrency limits
 //! (429 with `Retry-After`), a request size limit, and the task's deadline.
@@ -266,8 +268,9 @@ pub async fn serve(
 /// Why a gateway answer's proof does not hold.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProofError {
-    /// A proof header is missing or not readable.
-    #[error("header `{0}` is missing or malformed")]
+    /// A part of the proof (a header, or a field of a streamed answer's proof) is missing or
+    /// not readable.
+    #[error("`{0}` is missing or malformed")]
     Header(&'static str),
     /// The signature does not verify for the named miner.
     #[error("the signature is not the miner's")]
@@ -294,23 +297,76 @@ pub struct ProvenAnswer {
 pub fn verify_answer<'a>(
     header: impl Fn(&str) -> Option<&'a str>,
 ) -> Result<ProvenAnswer, ProofError> {
-    let b64 = base64::engine::general_purpose::STANDARD;
+    let body = base64::engine::general_purpose::STANDARD
+        .decode(header(headers::MINER_BODY).ok_or(ProofError::Header(headers::MINER_BODY))?)
+        .map_err(|_| ProofError::Header(headers::MINER_BODY))?;
     let read = |name: &'static str| header(name).ok_or(ProofError::Header(name));
-    let miner: Hotkey = read(headers::MINER_HOTKEY)?
-        .parse()
-        .map_err(|_| ProofError::Header(headers::MINER_HOTKEY))?;
-    let signature = read(headers::MINER_SIGNATURE)?;
+    verify_signed(
+        (headers::MINER_HOTKEY, read(headers::MINER_HOTKEY)?),
+        (headers::MINER_SIGNATURE, read(headers::MINER_SIGNATURE)?),
+        (headers::SIGNED_MESSAGE, read(headers::SIGNED_MESSAGE)?),
+        body,
+    )
+}
+
+/// Checks the proof of a streamed task's answer (`POST /v1/tasks/{name}` of a task the miners
+/// stream, asked with `TE: trailers`): the miner's signature and message arrive as HTTP
+/// trailers after the body, under the same names as the headers of [`verify_answer`]; `body`
+/// is every byte received. `header` reads a header or trailer by name.
+pub fn verify_streamed_task<'a>(
+    header: impl Fn(&str) -> Option<&'a str>,
+    body: &[u8],
+) -> Result<ProvenAnswer, ProofError> {
+    let read = |name: &'static str| header(name).ok_or(ProofError::Header(name));
+    verify_signed(
+        (headers::MINER_HOTKEY, read(headers::MINER_HOTKEY)?),
+        (headers::MINER_SIGNATURE, read(headers::MINER_SIGNATURE)?),
+        (headers::SIGNED_MESSAGE, read(headers::SIGNED_MESSAGE)?),
+        body.to_vec(),
+    )
+}
+
+/// Checks the proof of a streamed chat or text completion: the `subforge` field of the
+/// stream's finishing chunk (the one with a `finish_reason`), against `text`, every piece of
+/// text the stream carried joined in order. The miner signed the bytes it streamed; the
+/// gateway forwards them as they are, so the proof holds for a miner that streams UTF-8 (a
+/// byte sequence that is not UTF-8 reaches the client as U+FFFD and no longer matches).
+pub fn verify_streamed_answer(
+    proof: &serde_json::Value,
+    text: &str,
+) -> Result<ProvenAnswer, ProofError> {
+    fn field<'a>(
+        proof: &'a serde_json::Value,
+        pointer: &str,
+        name: &'static str,
+    ) -> Result<(&'static str, &'a str), ProofError> {
+        let value = proof.pointer(pointer).and_then(serde_json::Value::as_str);
+        Ok((name, value.ok_or(ProofError::Header(name))?))
+    }
+    verify_signed(
+        field(proof, "/miner/hotkey", "miner.hotkey")?,
+        field(proof, "/signature", "signature")?,
+        field(proof, "/signed_message", "signed_message")?,
+        text.as_bytes().to_vec(),
+    )
+}
+
+/// The checks both proofs share; each part comes with its name, for the error.
+fn verify_signed(
+    (miner_name, miner): (&'static str, &str),
+    (signature_name, signature): (&'static str, &str),
+    (message_name, message): (&'static str, &str),
+    body: Vec<u8>,
+) -> Result<ProvenAnswer, ProofError> {
+    let miner: Hotkey = miner.parse().map_err(|_| ProofError::Header(miner_name))?;
     let signature = hex::decode(signature.trim_start_matches("0x"))
         .ok()
         .and_then(|b| <[u8; 64]>::try_from(b).ok())
         .map(Signature)
-        .ok_or(ProofError::Header(headers::MINER_SIGNATURE))?;
-    let message = b64
-        .decode(read(headers::SIGNED_MESSAGE)?)
-        .map_err(|_| ProofError::Header(headers::SIGNED_MESSAGE))?;
-    let body = b64
-        .decode(read(headers::MINER_BODY)?)
-        .map_err(|_| ProofError::Header(headers::MINER_BODY))?;
+        .ok_or(ProofError::Header(signature_name))?;
+    let message = base64::engine::general_purpose::STANDARD
+        .decode(message)
+        .map_err(|_| ProofError::Header(message_name))?;
     if !keys::verify(&miner.0, &message, &signature) {
         return Err(ProofError::Signature);
     }

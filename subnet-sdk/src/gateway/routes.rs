@@ -13,7 +13,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use futures::StreamExt;
-use http_body_util::BodyExt;
+use http_body::Frame;
+use http_body_util::{BodyExt, StreamBody};
 use serde_json::{Value, json};
 use subforge_core::{Hotkey, Uid};
 use tokio::task::JoinSet;
@@ -24,7 +25,8 @@ use super::openai::{
     ApiError, ChatRequest, CompletionRequest, Prompt, Usage, finish_reason, parse_body,
 };
 use super::{MAX_PROOF_BODY, Shared, headers};
-use crate::net::{ChunkStream, QueryError, SignedAnswer, Target, TaskEndpoint};
+use crate::net::keys::Claim;
+use crate::net::{ChunkStream, QueryError, SignedAnswer, Target, TaskEndpoint, wire};
 use crate::registry::CompletionSpec;
 
 const ROUTE_CHAT: &str = "/v1/chat/completions";
@@ -402,11 +404,27 @@ fn proof_headers(h: &mut HeaderMap, a: &Answered) {
     put(headers::MINER_UID, a.uid.0.to_string());
     put(headers::MINER_HOTKEY, a.hotkey.to_ss58());
     if let Some(signed) = &a.signed {
-        put(headers::MINER_SIGNATURE, signed.claim.signature.to_hex());
-        put(headers::SIGNED_MESSAGE, b64.encode(&signed.claim.message));
-        if signed.body.len() <= MAX_PROOF_BODY {
-            put(headers::MINER_BODY, b64.encode(&signed.body));
+        signature_headers(h, &signed.claim);
+        if signed.body.len() <= MAX_PROOF_BODY
+            && let Ok(v) = HeaderValue::try_from(b64.encode(&signed.body))
+        {
+            h.insert(headers::MINER_BODY, v);
         }
+    }
+}
+
+/// The trailers a streamed task's answer ends with, for a caller that sent `TE: trailers`.
+const PROOF_TRAILERS: &str = "subforge-miner-signature, subforge-signed-message";
+
+/// The miner's signature and the message it signed.
+fn signature_headers(h: &mut HeaderMap, claim: &Claim) {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    if let (Ok(sig), Ok(message)) = (
+        HeaderValue::try_from(claim.signature.to_hex()),
+        HeaderValue::try_from(b64.encode(&claim.message)),
+    ) {
+        h.insert(headers::MINER_SIGNATURE, sig);
+        h.insert(headers::SIGNED_MESSAGE, message);
     }
 }
 
@@ -739,6 +757,7 @@ fn stream_text(
     let include_usage = q.include_usage;
     let s = s.clone();
     let uid = target.uid.0;
+    let miner = target.hotkey;
     let stream = async_stream(move |tx: tokio::sync::mpsc::Sender<BodyItem>| async move {
         let _held = permit;
         let send = |b: Bytes| {
@@ -783,7 +802,9 @@ fn stream_text(
         }
         let usage = Usage::of(&prompt, &text);
         let finish = finish_reason(&usage, limit);
-        let _ = send(event(&chunk_object(chat, &id, model, None, Some(finish)))).await;
+        let mut last = chunk_object(chat, &id, model, None, Some(finish));
+        last["subforge"] = stream_proof(&s, uid, miner, rest.signature());
+        let _ = send(event(&last)).await;
         if include_usage {
             let _ = send(event(&usage_chunk(chat, &id, model, usage))).await;
         }
@@ -795,7 +816,24 @@ fn stream_text(
     response
 }
 
-/// The headers naming the miner a stream comes from (streams are not signed).
+/// Where a stream came from, as its finishing chunk's `subforge` field: the miner, and, when
+/// it signed the stream, its signature and the message signed (base64), whose last line is
+/// the SHA-256 of the text streamed (see `verify_streamed_answer`).
+fn stream_proof(s: &Shared, uid: u16, miner: Hotkey, signed: Option<&Claim>) -> Value {
+    let mut proof = json!({
+        "netuid": s.netuid.get(),
+        "miner": { "uid": uid, "hotkey": miner.to_ss58() },
+        "signed": signed.is_some(),
+    });
+    if let Some(claim) = signed {
+        proof["signature"] = json!(claim.signature.to_hex());
+        proof["signed_message"] =
+            json!(base64::engine::general_purpose::STANDARD.encode(&claim.message));
+    }
+    proof
+}
+
+/// The headers naming the miner a stream comes from (its signature follows at the end).
 fn miner_headers(h: &mut HeaderMap, target: &Target) {
     if let Ok(v) = HeaderValue::try_from(target.uid.0.to_string()) {
         h.insert(headers::MINER_UID, v);
@@ -809,14 +847,18 @@ fn miner_headers(h: &mut HeaderMap, target: &Target) {
 /// (the client sees the transfer cut short, not a silently shorter answer).
 type BodyItem = Result<Bytes, std::io::Error>;
 
+/// As [`BodyItem`], for a body that may end with trailers.
+type FrameItem = Result<Frame<Bytes>, std::io::Error>;
+
 /// A body stream fed by a producer task: the task stops when the client goes away (its sends
 /// fail), and the channel's small buffer keeps a slow client from buffering a whole answer.
-fn async_stream<F, Fut>(produce: F) -> impl futures::Stream<Item = BodyItem>
+fn async_stream<T, F, Fut>(produce: F) -> impl futures::Stream<Item = T>
 where
-    F: FnOnce(tokio::sync::mpsc::Sender<BodyItem>) -> Fut,
+    T: Send + 'static,
+    F: FnOnce(tokio::sync::mpsc::Sender<T>) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    let (tx, rx) = tokio::sync::mpsc::channel::<BodyItem>(16);
+    let (tx, rx) = tokio::sync::mpsc::channel::<T>(16);
     tokio::spawn(produce(tx));
     futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) })
 }
@@ -874,13 +916,14 @@ async fn task(
             .map_err(|e| ApiError::invalid(e.to_string(), Some(e.field)))?;
         if endpoint.streams() {
             let (target, chunks) = open_stream(&s, &endpoint, &task, ROUTE_TASKS).await?;
-            let stream = async_stream(move |tx: tokio::sync::mpsc::Sender<BodyItem>| async move {
+            let trailers = wire::response::accepts_trailers(&headers);
+            let frames = async_stream(move |tx: tokio::sync::mpsc::Sender<FrameItem>| async move {
                 let _held = permit;
                 let mut next: Option<Result<Bytes, QueryError>> = Some(Ok(chunks.first));
                 let mut rest = chunks.rest;
                 while let Some(item) = next.take() {
                     let broke = item.is_err();
-                    let item = item.map_err(|e| {
+                    let item = item.map(Frame::data).map_err(|e| {
                         std::io::Error::other(format!("the miner's stream broke: {}", e.message))
                     });
                     if tx.send(item).await.is_err() || broke {
@@ -888,13 +931,24 @@ async fn task(
                     }
                     next = rest.next().await;
                 }
+                // The miner's signature over the whole stream, for a caller that takes
+                // trailers.
+                if let (true, Some(claim)) = (trailers, rest.signature()) {
+                    let mut h = HeaderMap::new();
+                    signature_headers(&mut h, claim);
+                    let _ = tx.send(Ok(Frame::trailers(h))).await;
+                }
             });
-            let mut response = Response::new(Body::from_stream(stream));
-            response.headers_mut().insert(
+            let mut response = Response::new(Body::new(StreamBody::new(frames)));
+            let h = response.headers_mut();
+            h.insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/octet-stream"),
             );
-            miner_headers(response.headers_mut(), &target);
+            if trailers {
+                h.insert(header::TRAILER, HeaderValue::from_static(PROOF_TRAILERS));
+            }
+            miner_headers(h, &target);
             return Ok(response);
         }
         let answered = ask(&s, &endpoint, &task, ROUTE_TASKS, |_| true).await?;

@@ -42,6 +42,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use subforge_core::identity::Keypair;
 use subforge_core::{Hotkey, Metagraph, MinerResponse, Signature, StatusCode, Task, Uid};
 use tokio::task::JoinSet;
@@ -461,6 +462,7 @@ impl Dendrite {
         target: &Target,
         encoded: &Encoded,
         timeout: Duration,
+        stream: bool,
     ) -> Result<(Request<Full<Bytes>>, Signature), QueryError> {
         let path = format!("/{task_name}");
         let uri = format!("http://{}{path}", target.addr);
@@ -510,6 +512,10 @@ impl Dendrite {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        if stream {
+            // Our axons sign a stream at its end, in trailers, when asked to.
+            headers.insert(header::TE, HeaderValue::from_static("trailers"));
+        }
         let mut request = Request::post(uri)
             .body(Full::new(body))
             .map_err(|e| QueryError::new(400, format!("cannot build the request: {e}")))?;
@@ -524,8 +530,9 @@ impl Dendrite {
         encoded: &Encoded,
         timeout: Duration,
         deadline: tokio::time::Instant,
+        stream: bool,
     ) -> Result<(http::response::Parts, Incoming, Signature), QueryError> {
-        let (request, signature) = self.request(task_name, target, encoded, timeout)?;
+        let (request, signature) = self.request(task_name, target, encoded, timeout, stream)?;
         let timed_out = || {
             QueryError::new(
                 408,
@@ -561,7 +568,7 @@ impl Dendrite {
         deadline: tokio::time::Instant,
     ) -> Result<(T::Response, Option<Claim>, Bytes), QueryError> {
         let (parts, body, signature) = self
-            .send(T::NAME, target, &encoded, timeout, deadline)
+            .send(T::NAME, target, &encoded, timeout, deadline, false)
             .await?;
         let body = self.read_body(body, timeout, deadline).await?;
         if parts.status != http::StatusCode::OK {
@@ -612,8 +619,8 @@ impl Dendrite {
     ) -> Result<ChunkStream, QueryError> {
         let deadline = tokio::time::Instant::now() + timeout;
         let encoded = self.encode(task, target.wire, timeout)?;
-        let (parts, body, _) = self
-            .send(T::NAME, target, &encoded, timeout, deadline)
+        let (parts, body, request) = self
+            .send(T::NAME, target, &encoded, timeout, deadline, true)
             .await?;
         if parts.status != http::StatusCode::OK {
             let body = self.read_body(body, timeout, deadline).await?;
@@ -624,6 +631,13 @@ impl Dendrite {
             deadline,
             remaining: self.0.config.max_response_bytes,
             done: false,
+            hasher: Sha256::new(),
+            seal: StreamSeal {
+                axon: target.hotkey,
+                caller: self.hotkey(),
+                request,
+            },
+            signed: None,
         })
     }
 }
@@ -640,16 +654,38 @@ pub struct SignedAnswer {
     pub body: Bytes,
 }
 
-/// The chunks of a streaming answer, as they arrive.
+/// The chunks of a streaming answer, as they arrive, and at the end the miner's signature over
+/// all of them.
 #[derive(Debug)]
 pub struct ChunkStream {
     body: Incoming,
     deadline: tokio::time::Instant,
     remaining: usize,
     done: bool,
+    /// Every byte received so far, hashed.
+    hasher: Sha256,
+    seal: StreamSeal,
+    signed: Option<Claim>,
+}
+
+/// Who must have signed a stream, for whom, answering which request.
+#[derive(Debug)]
+struct StreamSeal {
+    axon: Hotkey,
+    caller: Hotkey,
+    request: Signature,
 }
 
 impl ChunkStream {
+    /// The miner's signature over every byte of the stream, once [`next`](Self::next) has
+    /// returned `None`: its message ends with the SHA-256 of the chunks joined, and it has been
+    /// checked. `None` before the end, and for a stream that ended without a valid signature
+    /// (a Python axon's, which does not sign streams; one cut off at its deadline; one whose
+    /// handler failed; or a forged one).
+    pub fn signature(&self) -> Option<&Claim> {
+        self.signed.as_ref()
+    }
+
     /// The next chunk; `None` at the end. After an error the stream is over.
     pub async fn next(&mut self) -> Option<Result<Bytes, QueryError>> {
         if self.done {
@@ -674,8 +710,19 @@ impl ChunkStream {
                 }
                 Ok(Some(Ok(frame))) => frame,
             };
-            let Ok(data) = frame.into_data() else {
-                continue;
+            let data = match frame.into_data() {
+                Ok(data) => data,
+                Err(frame) => {
+                    if let Ok(trailers) = frame.into_trailers() {
+                        let digest = hex::encode(self.hasher.clone().finalize());
+                        let s = &self.seal;
+                        self.signed = wire::response::claim_for_hash(
+                            &trailers, &s.axon, &s.caller, &s.request, &digest,
+                        )
+                        .filter(Claim::verify);
+                    }
+                    continue;
+                }
             };
             if data.len() > self.remaining {
                 self.done = true;
@@ -685,6 +732,7 @@ impl ChunkStream {
                 )));
             }
             self.remaining -= data.len();
+            self.hasher.update(&data);
             if !data.is_empty() {
                 return Some(Ok(data));
             }

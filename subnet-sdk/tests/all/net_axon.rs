@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use proptest::prelude::*;
+use sha2::{Digest, Sha256};
 use subforge_core::{Caller, HandlerError, MinerHandler, Task, Uid, async_trait};
 use subforge_sdk::net::nonce::now_ns;
 use subforge_sdk::net::wire::response;
@@ -496,6 +497,7 @@ struct Streamer(Arc<tokio::sync::Notify>, Drops);
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 struct Story {
     forever: bool,
+    fail: bool,
 }
 
 impl Task for Story {
@@ -518,6 +520,9 @@ impl subforge_sdk::net::StreamHandler<Story> for Streamer {
             .map_err(|e| HandlerError::Internal(e.to_string()))?;
         if task.forever {
             std::future::pending::<()>().await;
+        }
+        if task.fail {
+            return Err(HandlerError::Internal("the model broke".to_owned()));
         }
         self.0.notified().await;
         sink.send("two\n")
@@ -552,41 +557,79 @@ async fn streams_arrive_chunk_by_chunk_and_end_at_the_deadline() {
     let mut s = d
         .stream(
             &target(&axon),
-            &Story { forever: false },
+            &Story {
+                forever: false,
+                fail: false,
+            },
             Duration::from_secs(5),
         )
         .await
         .unwrap();
     // The first chunk arrives while the handler still waits to produce the second.
     assert_eq!(&s.next().await.unwrap().unwrap()[..], b"one\n");
+    assert!(s.signature().is_none(), "signed only at the end");
     go.notify_one();
     let mut rest = Vec::new();
     while let Some(chunk) = s.next().await {
         rest.extend_from_slice(&chunk.unwrap());
     }
     assert_eq!(rest, b"two\nthree\n");
+    // The miner signed the whole stream, for this caller: the message ends with the SHA-256
+    // of every byte, and the signature checks.
+    let claim = s.signature().expect("a finished stream is signed").clone();
+    assert_eq!(claim.signer, key(MINER).public());
+    let message = String::from_utf8(claim.message.clone()).unwrap();
+    let lines: Vec<&str> = message.lines().collect();
+    assert_eq!(lines[0], "subforge-response/1");
+    assert_eq!(lines[1], hotkey(MINER).to_ss58());
+    assert_eq!(lines[2], hotkey(MEMBER).to_ss58());
+    assert_eq!(lines[4], hex::encode(Sha256::digest(b"one\ntwo\nthree\n")));
+    assert!(claim.verify());
+
+    // A handler that fails after its first chunk ends the stream unsigned.
+    let mut s = d
+        .stream(
+            &target(&axon),
+            &Story {
+                forever: false,
+                fail: true,
+            },
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(&s.next().await.unwrap().unwrap()[..], b"one\n");
+    assert!(s.next().await.is_none());
+    assert!(s.signature().is_none());
 
     let mut s = d
         .stream(
             &target(&axon),
-            &Story { forever: true },
+            &Story {
+                forever: true,
+                fail: false,
+            },
             Duration::from_secs(1),
         )
         .await
         .unwrap();
     assert_eq!(&s.next().await.unwrap().unwrap()[..], b"one\n");
-    // The axon ends the stream at the deadline and drops the handler.
+    // The axon ends the stream at the deadline, unsigned, and drops the handler.
     let end = s.next().await;
     assert!(end.is_none() || end.unwrap().is_err());
+    assert!(s.signature().is_none());
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(drops.0.load(Ordering::SeqCst), 2);
+    assert_eq!(drops.0.load(Ordering::SeqCst), 3);
 
     // Refusals come before the stream as ordinary errors.
     let stranger = Dendrite::new(key(STRANGER));
     let e = stranger
         .stream(
             &target(&axon),
-            &Story { forever: false },
+            &Story {
+                forever: false,
+                fail: false,
+            },
             Duration::from_secs(5),
         )
         .await

@@ -15,7 +15,7 @@ use serde_json::Value;
 use subforge_core::{Caller, HandlerError, MinerHandler, Task, Verdict, async_trait};
 
 use super::Shared;
-use super::stream::{CHUNK_QUEUE, ChunkSink, StreamBody, StreamHandler};
+use super::stream::{CHUNK_QUEUE, ChunkSink, Seal, StreamBody, StreamHandler};
 use crate::net::limits::{GaugeGuard, PerKeyGuard};
 use crate::net::nonce::now_ns;
 use crate::net::pyrepr::{PyValue, float_repr};
@@ -320,10 +320,18 @@ async fn authenticate_and_run(
     match reply {
         Reply::Stream(body) => {
             let mut response = Response::new(Body::new(body));
-            response.headers_mut().insert(
+            let headers = response.headers_mut();
+            headers.insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/event-stream"),
             );
+            // The signature follows the stream, to callers that take trailers.
+            if wire::response::accepts_trailers(&parts.headers) {
+                headers.insert(
+                    header::TRAILER,
+                    HeaderValue::from_static(wire::response::TRAILERS),
+                );
+            }
             Ok(response)
         }
         Reply::Json(value) => {
@@ -493,10 +501,17 @@ impl<T: Task, H: StreamHandler<T>> Route for StreamRoute<T, H> {
         let handler = Arc::clone(&self.handler);
         let caller = req.caller.clone();
         let producer = Box::pin(async move { handler.stream(task, &caller, ChunkSink(tx)).await });
+        let (shared, caller, request) = (req.shared, req.caller.hotkey, req.verified.signature);
+        let seal: Seal = Box::new(move |digest| {
+            let mut trailers = HeaderMap::new();
+            wire::response::sign_hash(&mut trailers, &shared.signer, &caller, &request, digest);
+            trailers
+        });
         Ok(Reply::Stream(StreamBody::new(
             producer,
             rx,
             req.deadline,
+            Some(seal),
             Box::new((req.held, slot)),
         )))
     }

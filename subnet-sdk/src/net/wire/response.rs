@@ -6,6 +6,12 @@
 //! `subforge-response/1`, the axon's hotkey, the caller's hotkey, the request's signature
 //! (`0x` hex, which makes the answer unusable for any other request) and the SHA-256 of the
 //! raw response body in lowercase hex.
+//!
+//! A stream's body is not known when its headers leave, so a stream is signed at its end, in
+//! HTTP trailers with the same two names, over the SHA-256 of every byte it carried. The
+//! trailers are sent only to a caller that asked for them (`TE: trailers`); the response then
+//! names them in its `Trailer` header. A stream cut off by its deadline, or whose handler
+//! failed, ends without them.
 
 use http::{HeaderMap, HeaderValue};
 use subforge_core::{Hotkey, Signature};
@@ -19,14 +25,27 @@ pub const SIGNED_BY: &str = "subforge-signed-by";
 /// The response signature.
 pub const SIGNATURE: &str = "subforge-response-signature";
 
+/// The `Trailer` header of a signed stream: the trailers it ends with.
+pub const TRAILERS: &str = "subforge-signed-by, subforge-response-signature";
+
 /// The message a response signature covers.
 pub fn message(axon: &Hotkey, caller: &Hotkey, request: &Signature, body: &[u8]) -> String {
+    message_for_hash(axon, caller, request, &sha256_hex(body))
+}
+
+/// The message a response signature covers, from the body's SHA-256 (lowercase hex): how a
+/// stream is signed, its body hashed as it passes.
+pub fn message_for_hash(
+    axon: &Hotkey,
+    caller: &Hotkey,
+    request: &Signature,
+    body_sha256: &str,
+) -> String {
     format!(
-        "subforge-response/1\n{}\n{}\n{}\n{}",
+        "subforge-response/1\n{}\n{}\n{}\n{body_sha256}",
         super::ss58(axon),
         super::ss58(caller),
         request.to_hex(),
-        sha256_hex(body)
     )
 }
 
@@ -38,8 +57,19 @@ pub fn sign(
     request: &Signature,
     body: &[u8],
 ) {
+    sign_hash(headers, axon, caller, request, &sha256_hex(body));
+}
+
+/// Adds the response-signature headers (or trailers) for a body of SHA-256 `body_sha256`.
+pub fn sign_hash(
+    headers: &mut HeaderMap,
+    axon: &(impl HotkeySigner + ?Sized),
+    caller: &Hotkey,
+    request: &Signature,
+    body_sha256: &str,
+) {
     let me = axon.hotkey();
-    let sig = axon.sign(message(&me, caller, request, body).as_bytes());
+    let sig = axon.sign(message_for_hash(&me, caller, request, body_sha256).as_bytes());
     if let (Ok(by), Ok(s)) = (
         HeaderValue::try_from(super::ss58(&me)),
         HeaderValue::try_from(sig.to_hex()),
@@ -47,6 +77,21 @@ pub fn sign(
         headers.insert(SIGNED_BY, by);
         headers.insert(SIGNATURE, s);
     }
+}
+
+/// Whether a request's `TE` header lists `trailers`: HTTP/1.1 sends trailers only to a
+/// caller that asked for them.
+pub(crate) fn accepts_trailers(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(http::header::TE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| {
+            t.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("trailers"))
+        })
 }
 
 /// Whether `headers` carry a valid signature by `axon` over `body` answering `request`.
@@ -69,6 +114,17 @@ pub(crate) fn claim(
     request: &Signature,
     body: &[u8],
 ) -> Option<Claim> {
+    claim_for_hash(headers, axon, caller, request, &sha256_hex(body))
+}
+
+/// As [`claim`], for a body of SHA-256 `body_sha256` (a stream's trailers).
+pub(crate) fn claim_for_hash(
+    headers: &HeaderMap,
+    axon: &Hotkey,
+    caller: &Hotkey,
+    request: &Signature,
+    body_sha256: &str,
+) -> Option<Claim> {
     let by = headers.get(SIGNED_BY).and_then(|v| v.to_str().ok());
     if by != Some(super::ss58(axon).as_str()) {
         return None;
@@ -79,7 +135,7 @@ pub(crate) fn claim(
         .and_then(|s| super::parse_signature(SIGNATURE, s).ok())?;
     Some(Claim {
         signer: *axon.account(),
-        message: message(axon, caller, request, body).into_bytes(),
+        message: message_for_hash(axon, caller, request, body_sha256).into_bytes(),
         signature,
     })
 }
@@ -102,5 +158,19 @@ mod tests {
         assert!(!verify(&h, &a, &c, &Signature([8; 64]), b"42"));
         assert!(!verify(&h, &c, &c, &req, b"42"));
         assert!(!verify(&HeaderMap::new(), &a, &c, &req, b"42"));
+    }
+
+    #[test]
+    fn trailers_are_sent_only_when_asked_for() {
+        let te = |v: &'static str| {
+            let mut h = HeaderMap::new();
+            h.append(http::header::TE, HeaderValue::from_static(v));
+            h
+        };
+        assert!(accepts_trailers(&te("trailers")));
+        assert!(accepts_trailers(&te("gzip;q=0.5, Trailers")));
+        assert!(!accepts_trailers(&te("gzip")));
+        assert!(!accepts_trailers(&te("trailersx")));
+        assert!(!accepts_trailers(&HeaderMap::new()));
     }
 }

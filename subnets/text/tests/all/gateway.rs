@@ -71,6 +71,30 @@ fn curl(url: &str, args: &[&str]) -> Reply {
     }
 }
 
+/// Runs `curl` on `url` with `args`, keeping the body's exact bytes apart from the header
+/// block (and any trailers, which curl writes after the headers).
+fn curl_split(url: &str, dir: &Path, args: &[&str]) -> (String, Vec<u8>) {
+    let (head, body) = (dir.join("curl-head.txt"), dir.join("curl-body.bin"));
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "30", "-D"])
+        .arg(&head)
+        .arg("-o")
+        .arg(&body)
+        .args(args)
+        .arg(url)
+        .output()
+        .expect("curl is installed");
+    assert!(
+        out.status.success(),
+        "curl {url} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        std::fs::read_to_string(head).unwrap(),
+        std::fs::read(body).unwrap(),
+    )
+}
+
 fn post(url: &str, key: Option<&str>, body: &str) -> Reply {
     let auth = key.map(|k| format!("Authorization: Bearer {k}"));
     let mut args = vec![
@@ -132,6 +156,7 @@ out["chat_stream"] = {
     "finish": [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason],
     "usage": [c.usage.model_dump() for c in chunks if c.usage],
     "ids": sorted({c.id for c in chunks}),
+    "proofs": [c.subforge for c in chunks if getattr(c, "subforge", None)],
 }
 r = client.completions.create(model="subforge-text", prompt="The harbour", max_tokens=5)
 out["completion"] = {"text": r.choices[0].text, "finish": r.choices[0].finish_reason,
@@ -301,6 +326,17 @@ async fn real_clients_call_text_miners_through_the_gateway() {
         deltas.len() as u64,
         "{stream}"
     );
+    // The finishing chunk proves the stream: the miner signed every byte of the text.
+    let proofs = stream["proofs"].as_array().unwrap();
+    assert_eq!(proofs.len(), 1, "{stream}");
+    assert_eq!(proofs[0]["signed"], true);
+    let proven = gateway::verify_streamed_answer(&proofs[0], &deltas.concat()).unwrap();
+    assert_eq!(proven.caller, me);
+    assert_eq!(proven.miner.to_ss58(), proofs[0]["miner"]["hotkey"]);
+    assert!(matches!(
+        gateway::verify_streamed_answer(&proofs[0], &format!("{} and more", deltas.concat())),
+        Err(gateway::ProofError::Message(_))
+    ));
 
     let completion = &seen["completion"];
     assert!(
@@ -363,6 +399,18 @@ async fn real_clients_call_text_miners_through_the_gateway() {
     let finish: Value =
         serde_json::from_str(events[events.len() - 2].strip_prefix("data: ").unwrap()).unwrap();
     assert!(finish["choices"][0]["finish_reason"].is_string());
+    let text: String = events
+        .iter()
+        .filter_map(|e| serde_json::from_str::<Value>(e.strip_prefix("data: ")?).ok())
+        .filter_map(|c| {
+            c["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert!(!text.is_empty());
+    let proven = gateway::verify_streamed_answer(&finish["subforge"], &text).unwrap();
+    assert_eq!(proven.caller, me);
 
     let unauthorized = post(
         &format!("{base}/v1/chat/completions"),
@@ -395,6 +443,39 @@ async fn real_clients_call_text_miners_through_the_gateway() {
         raw.body
     );
     assert!(raw.header("subforge-miner-uid").is_some());
+    assert!(
+        raw.header("trailer").is_none(),
+        "no trailers unless asked for"
+    );
+    // Asked with `TE: trailers`, the same stream ends with the miner's signature over it.
+    let (head, body) = curl_split(
+        &format!("{base}/v1/tasks/TextGenerationStream"),
+        home,
+        &[
+            "-H",
+            "TE: trailers",
+            "-H",
+            &format!("Authorization: Bearer {KEY}"),
+            "-H",
+            "Content-Type: application/json",
+            "--data-binary",
+            r#"{"prompt":"The river","max_words":5}"#,
+        ],
+    );
+    let field = |name: &str| {
+        head.lines()
+            .filter_map(|l| l.split_once(':'))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+    };
+    assert!(field("trailer").is_some(), "{head}");
+    let proven =
+        gateway::verify_streamed_task(field, &body).unwrap_or_else(|e| panic!("{e}: {head}"));
+    assert_eq!(proven.caller, me);
+    assert_eq!(
+        proven.miner.to_ss58(),
+        field("subforge-miner-hotkey").unwrap()
+    );
     let no_task = post(&format!("{base}/v1/tasks/Nope"), Some(KEY), "{}");
     assert_eq!(no_task.status, 404);
 
