@@ -25,8 +25,10 @@ pub(crate) struct IntegrityArgs {
     /// The subnet.
     #[arg(long)]
     netuid: u16,
-    /// Weight snapshots to compare, one per tempo, the first now: copying shows over three or
-    /// more [default: 4]. 1 reads the chain once and skips the copying analysis.
+    /// Weight snapshots to compare, one per tempo, the newest now: copying shows over three or
+    /// more [default: 4]. The older ones are read back where the chain keeps past state (a
+    /// subtensor archive node), else taken live as the tempos pass. 1 reads the chain once and
+    /// skips the copying analysis.
     #[arg(long, default_value_t = 4, value_name = "N")]
     epochs: u32,
     /// Give up waiting for blocks after this long without one, in seconds.
