@@ -17,6 +17,83 @@ use crate::net_support::*;
 const BT10: (&str, &str) = ("bt10", "bittensor==10.5.0");
 const BT11: (&str, &str) = ("bt11", "bittensor==11.3.0");
 
+/// Streams `words` words, one chunk each.
+struct Teller;
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+struct Tale {
+    words: u8,
+}
+
+impl subforge_core::Task for Tale {
+    const NAME: &'static str = "Tale";
+    type Response = ();
+    type Reference = ();
+}
+
+#[subforge_core::async_trait]
+impl subforge_sdk::net::StreamHandler<Tale> for Teller {
+    async fn stream(
+        &self,
+        task: Tale,
+        _: &subforge_core::Caller,
+        sink: subforge_sdk::net::ChunkSink,
+    ) -> Result<(), subforge_core::HandlerError> {
+        for i in 0..task.words {
+            sink.send(format!("word{i} "))
+                .await
+                .map_err(|e| subforge_core::HandlerError::Internal(e.to_string()))?;
+        }
+        Ok(())
+    }
+}
+
+/// The Python SDK's `StreamingSynapse` reads our axon's stream as it reads a Python axon's:
+/// the raw chunks and the outcome in headers, with no trailers it did not ask for. Our own
+/// dendrite, asking, gets the stream signed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_dendrite_reads_our_stream() {
+    let py = python(BT10.0, BT10.1);
+    let (_tx, rx) = tokio::sync::watch::channel(metagraph(&[hotkey(MEMBER), hotkey(MINER)]));
+    let axon = subforge_sdk::net::Axon::builder(key(MINER))
+        .metagraph(rx)
+        .stream::<Tale, _>(Teller)
+        .bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let out = run_peer(
+        &py,
+        "stream10",
+        json!({
+            "addr": axon.local_addr().to_string(),
+            "axon_hotkey": axon.hotkey().to_ss58(),
+            "member_uri": MEMBER,
+            "words": 3,
+        }),
+    )
+    .await;
+    assert_eq!(out["text"], "word0 word1 word2 ", "{out}");
+    assert_eq!(out["content_type"], "text/event-stream", "{out}");
+    assert_eq!(out["trailer"], serde_json::Value::Null, "{out}");
+    // The outcome travels in headers, as a Python axon sends it: without them the Python
+    // dendrite would take a good stream for a failed one.
+    assert_eq!(out["status"], 200, "{out}");
+    assert_eq!(out["message"], "Success", "{out}");
+
+    let d = Dendrite::new(key(MEMBER));
+    let target = Target::new(Uid(1), axon.hotkey(), axon.local_addr());
+    let mut s = d
+        .stream(&target, &Tale { words: 3 }, Duration::from_secs(5))
+        .await
+        .unwrap();
+    let mut text = Vec::new();
+    while let Some(chunk) = s.next().await {
+        text.extend_from_slice(&chunk.unwrap());
+    }
+    assert_eq!(text, b"word0 word1 word2 ");
+    assert!(s.signature().is_some_and(|c| c.verify()));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_dendrite_against_our_axon() {
     let py = python(BT10.0, BT10.1);

@@ -325,6 +325,9 @@ async fn authenticate_and_run(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/event-stream"),
             );
+            if wire == Wire::Synapse {
+                legacy::stream_headers(headers, &shared.signer.hotkey(), received.elapsed());
+            }
             // The signature follows the stream, to callers that take trailers.
             if wire::response::accepts_trailers(&parts.headers) {
                 headers.insert(

@@ -370,6 +370,26 @@ pub fn success_body(
     serde_json::to_vec(&synapse).unwrap_or_default()
 }
 
+/// The headers a Python axon puts on a streamed answer (its synapse's `axon` terminal), which a
+/// Python dendrite reads a stream's outcome from: there is no body to carry it. Without them,
+/// `synapse.dendrite.status_code` stays `None` and the stream looks failed.
+pub fn stream_headers(headers: &mut HeaderMap, axon: &Hotkey, process_time: Duration) {
+    let fields = [
+        ("bt_header_axon_status_code", "200".to_owned()),
+        ("bt_header_axon_status_message", "Success".to_owned()),
+        (
+            "bt_header_axon_process_time",
+            float_repr(process_time.as_secs_f64()),
+        ),
+        (AXON_HOTKEY, super::ss58(axon)),
+    ];
+    for (name, value) in fields {
+        if let Ok(v) = HeaderValue::try_from(value) {
+            headers.insert(name, v);
+        }
+    }
+}
+
 /// Standard base64 with padding.
 pub(crate) fn base64(data: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -264,6 +264,48 @@ def synapse10(cfg):
     return asyncio.run(run())
 
 
+def stream10(cfg):
+    """Reads a streaming task with the SDK's own StreamingSynapse and Dendrite.call_stream."""
+    patch_external_ip()
+    import bittensor as bt
+    from bittensor_wallet import Keypair
+
+    host, port = cfg["addr"].split(":")
+    axon = bt.AxonInfo(version=0, ip=host, port=int(port), ip_type=4,
+                       hotkey=cfg["axon_hotkey"], coldkey=cfg["axon_hotkey"])
+    seen = {}
+
+    class Tale(bt.StreamingSynapse):
+        words: int = 0
+
+        async def process_streaming_response(self, response):
+            seen["content_type"] = response.headers.get("Content-Type")
+            seen["trailer"] = response.headers.get("Trailer")
+            async for chunk in response.content.iter_any():
+                yield chunk.decode()
+
+        def extract_response_json(self, response):
+            return {"words": self.words}
+
+        def deserialize(self):
+            return self
+
+    async def run():
+        dendrite = bt.Dendrite(wallet=Keypair.create_from_uri(cfg["member_uri"]))
+        chunks, final = [], None
+        async for item in dendrite.call_stream(axon, Tale(words=cfg["words"]), timeout=10,
+                                               deserialize=False):
+            if isinstance(item, bt.Synapse):
+                final = item
+            else:
+                chunks.append(item)
+        await dendrite.aclose_session()
+        return {"text": "".join(chunks), "status": final.dendrite.status_code,
+                "message": final.dendrite.status_message, **seen}
+
+    return asyncio.run(run())
+
+
 if __name__ == "__main__":
     mode = sys.argv[1]
     cfg = json.loads(sys.stdin.readline() or "{}")
