@@ -17,7 +17,7 @@ use crate::net_support::*;
 const BT10: (&str, &str) = ("bt10", "bittensor==10.5.0");
 const BT11: (&str, &str) = ("bt11", "bittensor==11.3.0");
 
-/// Streams `words` words, one chunk each.
+/// Streams `words` words, one chunk each (as the Python peer's `Tale` does).
 struct Teller;
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
@@ -180,6 +180,17 @@ async fn our_dendrite_against_a_python_axon() {
     );
     // Python axons do not sign their answers.
     assert!(!r.signature_verified);
+    // Its streams arrive chunk by chunk, unsigned (it ignores `TE: trailers`).
+    let mut s = dendrite
+        .stream(&target, &Tale { words: 3 }, Duration::from_secs(5))
+        .await
+        .unwrap();
+    let mut text = Vec::new();
+    while let Some(chunk) = s.next().await {
+        text.extend_from_slice(&chunk.unwrap());
+    }
+    assert_eq!(text, b"word0 word1 word2 ");
+    assert!(s.signature().is_none());
     // Concurrent requests to one Python axon may arrive out of nonce order; it refuses
     // those (its nonce rule is monotonic per dendrite), so each either succeeds or says so.
     let many = dendrite

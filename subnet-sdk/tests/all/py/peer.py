@@ -1,12 +1,14 @@
 """The Python side of Subforge's networking interop tests: real bittensor peers.
 
 Usage: python peer.py MODE  (configuration as JSON on stdin, results as JSON on stdout)
-  axon10      a bittensor 10.x Axon serving `Dummy`; prints {"port", "hotkey"}, runs until stdin closes
+  axon10      a bittensor 10.x Axon serving `Dummy` and the streaming `Tale`; prints {"port", "hotkey"},
+              runs until stdin closes
   dendrite10  a bittensor 10.x Dendrite calling our axon, one case after another
   pyrepr      str() of JSON values, as the Synapse body hash renders them
   epistula    Epistula v2 headers checked and made by the spec's rules
   btauth11    bittensor 11.x http_auth verifying our requests and signing requests to our axon
   synapse10   a bittensor 10.x Dendrite sending synapses declared in the config to our axon
+  stream10    a bittensor 10.x Dendrite reading our axon's `Tale` stream with call_stream
 """
 import asyncio
 import hashlib
@@ -36,6 +38,30 @@ def dummy_class():
     return Dummy
 
 
+def tale_class(seen=None):
+    """`Tale`, a streaming synapse: `words` words, one chunk each. `seen` collects the stream's
+    response headers on the dendrite side."""
+    import bittensor as bt
+
+    class Tale(bt.StreamingSynapse):
+        words: int = 0
+
+        async def process_streaming_response(self, response):
+            if seen is not None:
+                seen["content_type"] = response.headers.get("Content-Type")
+                seen["trailer"] = response.headers.get("Trailer")
+            async for chunk in response.content.iter_any():
+                yield chunk.decode()
+
+        def extract_response_json(self, response):
+            return {"words": self.words}
+
+        def deserialize(self):
+            return self
+
+    return Tale
+
+
 def post(url, body, headers):
     req = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
@@ -60,8 +86,19 @@ def axon10(cfg):
         synapse.dummy_output = synapse.dummy_input * 2
         return synapse
 
+    Tale = tale_class()
+
+    def tale(synapse: Tale) -> bt.StreamingSynapse.BTStreamingResponse:
+        async def streamer(send):
+            for i in range(synapse.words):
+                body = f"word{i} ".encode()
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return synapse.create_streaming_response(streamer)
+
     axon = bt.Axon(wallet=wallet, ip="127.0.0.1", port=cfg["port"], external_ip="127.0.0.1")
     axon.attach(forward_fn=forward)
+    axon.attach(forward_fn=tale)
     axon.start()
     print(json.dumps({"port": cfg["port"], "hotkey": kp.ss58_address}), flush=True)
     sys.stdin.read()
@@ -274,21 +311,7 @@ def stream10(cfg):
     axon = bt.AxonInfo(version=0, ip=host, port=int(port), ip_type=4,
                        hotkey=cfg["axon_hotkey"], coldkey=cfg["axon_hotkey"])
     seen = {}
-
-    class Tale(bt.StreamingSynapse):
-        words: int = 0
-
-        async def process_streaming_response(self, response):
-            seen["content_type"] = response.headers.get("Content-Type")
-            seen["trailer"] = response.headers.get("Trailer")
-            async for chunk in response.content.iter_any():
-                yield chunk.decode()
-
-        def extract_response_json(self, response):
-            return {"words": self.words}
-
-        def deserialize(self):
-            return self
+    Tale = tale_class(seen)
 
     async def run():
         dendrite = bt.Dendrite(wallet=Keypair.create_from_uri(cfg["member_uri"]))
