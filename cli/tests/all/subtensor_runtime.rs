@@ -332,7 +332,7 @@ async fn a_miner_and_validator_run_on_a_real_subtensor_runtime() {
     let wallet_path = wallets.to_str().unwrap().to_owned();
     let netuid_text = netuid.to_string();
 
-    let _ticker = Ticker::start(runtime.url.clone(), Duration::from_millis(1000));
+    let ticker = Ticker::start(runtime.url.clone(), Duration::from_millis(1000));
     // The chain refuses 127.0.0.1 as an axon address; the rest of 127/8 is loopback too.
     let miner = |name: &str, model: &str| {
         Neuron::spawn(&[
@@ -570,6 +570,10 @@ async fn a_miner_and_validator_run_on_a_real_subtensor_runtime() {
     assert_eq!([points[1] - points[0], points[2] - points[1]], [4, 4]);
     let (ok, _, err) = dashboard.stop("INT");
     assert!(ok, "{err}");
+
+    // Blocks come from transactions alone again, so the commit below lands in the block after
+    // the head it was computed against.
+    drop(ticker);
 
     // With commit-reveal on, the chain decides: the same call now commits the weights under a
     // drand timelock, which the runtime accepts (this runtime takes its version-3 form), and

@@ -345,7 +345,8 @@ pub struct RevealTarget {
     pub target_block: u64,
 }
 
-/// Reveal round under the modulo epochs of runtimes before stateful epochs (spec < 423).
+/// Reveal round under the modulo epochs of runtimes before stateful epochs (spec < 423), for
+/// a commit included in the block after `schedule.current_block`.
 pub fn reveal_round_v1(
     schedule: &EpochSchedule,
     network: &DrandNetwork,
@@ -354,7 +355,12 @@ pub fn reveal_round_v1(
     check_schedule(schedule)?;
     let tempo_plus_one = u64::from(schedule.tempo) + 1;
     let netuid_plus_one = u64::from(schedule.netuid) + 1;
-    let epoch = schedule.current_block.saturating_add(netuid_plus_one) / tempo_plus_one;
+    // The chain files a commit under the epoch of the block that includes it, the next one:
+    // from the last block of an epoch, the commit belongs to the following epoch.
+    let included = schedule
+        .current_block
+        .saturating_add(COMMIT_INCLUSION_OFFSET);
+    let epoch = included.saturating_add(netuid_plus_one) / tempo_plus_one;
     let reveal_block = epoch
         .saturating_add(schedule.reveal_period_epochs)
         .saturating_mul(tempo_plus_one)
@@ -1331,8 +1337,8 @@ mod tests {
     #[test]
     fn reveal_round_v1_hand_computed_cases() {
         let net = DrandNetwork::QUICKNET;
-        // netuid 1, tempo 360, block 1000: epoch (1000 + 2) / 361 = 2, first reveal block
-        // (2 + 1) * 361 - 2 = 1081, target 1084, 84 blocks = 1008 s ahead of NOW:
+        // netuid 1, tempo 360, head 1000, included in 1001: epoch (1001 + 2) / 361 = 2, first
+        // reveal block (2 + 1) * 361 - 2 = 1081, target 1084, 84 blocks = 1008 s ahead of NOW:
         // (1784809800 + 1008 - 1692803367) / 3 = 30669147.
         let got = reveal_round_v1(&schedule(1000, 360, 1), &net, NOW).unwrap();
         assert_eq!(
@@ -1343,7 +1349,7 @@ mod tests {
                 target_block: 1084
             }
         );
-        // netuid 0, tempo 99, block 250, period 2: epoch 251 / 100 = 2, reveal block
+        // netuid 0, tempo 99, head 250, period 2: epoch (251 + 1) / 100 = 2, reveal block
         // 4 * 100 - 1 = 399, target 402, 152 blocks of 250 ms = 38 s: round
         // floor((92006433 + 38) / 3) = 30668823.
         let fast = EpochSchedule {
@@ -1378,6 +1384,25 @@ mod tests {
         assert_eq!(
             reveal_round_v1(&schedule(1000, 0, 1), &net, NOW),
             Err(TimelockError::TempoZero { netuid: 1 })
+        );
+        // netuid 2, tempo 3: epochs start at blocks 1, 5, 9 ((block + 3) / 4). A commit sent
+        // against block 4, the last of epoch 1, lands in block 5, epoch 2, and is revealed
+        // when epoch 3 starts at block 9; against block 3 it lands in epoch 1 (block 4) and
+        // is revealed at block 5.
+        let tiny = |head| EpochSchedule {
+            current_block: head,
+            netuid: 2,
+            tempo: 3,
+            reveal_period_epochs: 1,
+            block_time_ms: 1_000,
+        };
+        assert_eq!(
+            reveal_round_v1(&tiny(4), &net, NOW).unwrap().reveal_block,
+            9
+        );
+        assert_eq!(
+            reveal_round_v1(&tiny(3), &net, NOW).unwrap().reveal_block,
+            5
         );
     }
 
