@@ -139,24 +139,32 @@ async fn weight_history(
     let mut history = WeightsHistory::default();
     history.epochs.push(EpochWeights::from_metagraph(&head));
 
-    // Back from the head, one tempo at a time.
+    // Back from the head, one tempo at a time, no further than the subnet's registration: a
+    // netuid is reused after a subnet is dissolved, and older blocks are another subnet's.
+    let founded = match chain.subnet(netuid).await {
+        Ok(info) => info.registered_at,
+        Err(_) => Block(0),
+    };
     let mut block = head.block;
     while history.epochs.len() < wanted {
         let Some(earlier) = block.0.checked_sub(every) else {
             break;
         };
         block = Block(earlier);
+        if block < founded {
+            eprintln!("subnet {netuid} was registered at block {founded}");
+            break;
+        }
         match chain.metagraph_with_weights(netuid, Some(block)).await {
             Ok(m) => history.epochs.push(EpochWeights::from_metagraph(&m)),
-            Err(ChainError::SubnetNotExists { .. }) => {
-                eprintln!("subnet {netuid} did not exist yet at block {block}");
-                break;
-            }
             Err(ChainError::Unsupported { what }) => {
                 eprintln!("this chain does not support {what}");
                 break;
             }
-            Err(e) => return Err(e).context(format!("cannot read block {block}")),
+            Err(e) => {
+                eprintln!("cannot read block {block}: {e}");
+                break;
+            }
         }
     }
     history.epochs.reverse();

@@ -257,12 +257,18 @@ async fn backfill(
         return None;
     }
     let head = chain.metagraph(netuid).await.ok()?;
+    // Epochs are told apart by the block they ran at; a chain that does not say has none to
+    // plot from the past.
+    if head.last_step.0 == 0 {
+        return None;
+    }
+    // A netuid is reused after a subnet is dissolved: older blocks are another subnet's.
+    let founded = chain
+        .subnet(netuid)
+        .await
+        .map_or(0, |info| info.registered_at.0);
     let every = u64::from(head.tempo) + 1;
-    let latest = if head.last_step.0 > 0 {
-        head.last_step.0
-    } else {
-        head.block.0
-    };
+    let latest = head.last_step.0;
     let issued = chain
         .info()
         .await
@@ -270,7 +276,13 @@ async fn backfill(
         .unwrap_or(0);
     let mut last = None;
     for k in (1..=count as u64).rev() {
-        let Some(block) = latest.checked_sub(k * every) else {
+        // The block before the k-th last epoch's successor is due: it shows that epoch even
+        // when epochs drifted off a fixed grid. Duplicates are skipped.
+        let Some(block) = latest
+            .checked_sub((k - 1) * every)
+            .and_then(|b| b.checked_sub(1))
+            .filter(|&b| b >= founded)
+        else {
             continue;
         };
         let m = match chain
@@ -284,7 +296,7 @@ async fn backfill(
                 break;
             }
         };
-        if last == Some(m.last_step) {
+        if m.last_step.0 == 0 || last == Some(m.last_step) || m.last_step < Block(founded) {
             continue;
         }
         last = Some(m.last_step);

@@ -800,6 +800,14 @@ fn stream_text(
             }
             next = rest.next().await;
         }
+        // A character the miner left unfinished goes out as U+FFFD, not silently dropped.
+        if !pending.is_empty() {
+            let piece = String::from_utf8_lossy(&pending).into_owned();
+            text.push_str(&piece);
+            if !send(event(&chunk_object(chat, &id, model, Some(&piece), None))).await {
+                return;
+            }
+        }
         let usage = Usage::of(&prompt, &text);
         let finish = finish_reason(&usage, limit);
         let mut last = chunk_object(chat, &id, model, None, Some(finish));

@@ -99,6 +99,8 @@ pub(crate) struct Authenticated {
     pub(crate) caller: Caller,
     pub(crate) deadline: tokio::time::Instant,
     pub(crate) timeout: Duration,
+    /// Whether the caller takes trailers (`TE: trailers`): only then is a stream signed.
+    pub(crate) trailers: bool,
     pub(crate) held: Held,
 }
 
@@ -303,6 +305,7 @@ async fn authenticate_and_run(
     let request_body = body.clone();
     let reply = route
         .run(Authenticated {
+            trailers: wire::response::accepts_trailers(&parts.headers),
             shared: Arc::clone(&shared),
             verified,
             body,
@@ -504,17 +507,20 @@ impl<T: Task, H: StreamHandler<T>> Route for StreamRoute<T, H> {
         let handler = Arc::clone(&self.handler);
         let caller = req.caller.clone();
         let producer = Box::pin(async move { handler.stream(task, &caller, ChunkSink(tx)).await });
+        // Signed at its end for a caller that takes trailers (hyper would drop them otherwise).
         let (shared, caller, request) = (req.shared, req.caller.hotkey, req.verified.signature);
-        let seal: Seal = Box::new(move |digest| {
-            let mut trailers = HeaderMap::new();
-            wire::response::sign_hash(&mut trailers, &shared.signer, &caller, &request, digest);
-            trailers
+        let seal = req.trailers.then(|| -> Seal {
+            Box::new(move |digest| {
+                let mut trailers = HeaderMap::new();
+                wire::response::sign_hash(&mut trailers, &shared.signer, &caller, &request, digest);
+                trailers
+            })
         });
         Ok(Reply::Stream(StreamBody::new(
             producer,
             rx,
             req.deadline,
-            Some(seal),
+            seal,
             Box::new((req.held, slot)),
         )))
     }
