@@ -82,16 +82,23 @@ async fn python_dendrite_reads_our_stream() {
 
     let d = Dendrite::new(key(MEMBER));
     let target = Target::new(Uid(1), axon.hotkey(), axon.local_addr());
+    let (text, signed) = read_tale(&d, &target).await;
+    assert_eq!(text, b"word0 word1 word2 ");
+    assert!(signed);
+}
+
+/// Reads a three-word `Tale` from `target` to its end: the bytes, and whether the stream
+/// ended with a valid signature.
+async fn read_tale(d: &Dendrite, target: &Target) -> (Vec<u8>, bool) {
     let mut s = d
-        .stream(&target, &Tale { words: 3 }, Duration::from_secs(5))
+        .stream(target, &Tale { words: 3 }, Duration::from_secs(5))
         .await
         .unwrap();
     let mut text = Vec::new();
     while let Some(chunk) = s.next().await {
         text.extend_from_slice(&chunk.unwrap());
     }
-    assert_eq!(text, b"word0 word1 word2 ");
-    assert!(s.signature().is_some_and(|c| c.verify()));
+    (text, s.signature().is_some_and(|c| c.verify()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -181,16 +188,9 @@ async fn our_dendrite_against_a_python_axon() {
     // Python axons do not sign their answers.
     assert!(!r.signature_verified);
     // Its streams arrive chunk by chunk, unsigned (it ignores `TE: trailers`).
-    let mut s = dendrite
-        .stream(&target, &Tale { words: 3 }, Duration::from_secs(5))
-        .await
-        .unwrap();
-    let mut text = Vec::new();
-    while let Some(chunk) = s.next().await {
-        text.extend_from_slice(&chunk.unwrap());
-    }
+    let (text, signed) = read_tale(&dendrite, &target).await;
     assert_eq!(text, b"word0 word1 word2 ");
-    assert!(s.signature().is_none());
+    assert!(!signed);
     // Concurrent requests to one Python axon may arrive out of nonce order; it refuses
     // those (its nonce rule is monotonic per dendrite), so each either succeeds or says so.
     let many = dendrite

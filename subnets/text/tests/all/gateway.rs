@@ -41,17 +41,7 @@ impl Reply {
 
 /// Runs `curl` on `url` with `args`; the status, headers and body it got.
 fn curl(url: &str, args: &[&str]) -> Reply {
-    let out = Command::new("curl")
-        .args(["-sS", "-i", "--max-time", "30"])
-        .args(args)
-        .arg(url)
-        .output()
-        .expect("curl is installed");
-    assert!(
-        out.status.success(),
-        "curl {url} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_curl(url, &[&["-i"], args].concat());
     let text = String::from_utf8(out.stdout).unwrap();
     let (head, body) = text.split_once("\r\n\r\n").expect("a header block");
     let mut lines = head.lines();
@@ -75,11 +65,18 @@ fn curl(url: &str, args: &[&str]) -> Reply {
 /// block (and any trailers, which curl writes after the headers).
 fn curl_split(url: &str, dir: &Path, args: &[&str]) -> (String, Vec<u8>) {
     let (head, body) = (dir.join("curl-head.txt"), dir.join("curl-body.bin"));
+    let files = ["-D", head.to_str().unwrap(), "-o", body.to_str().unwrap()];
+    run_curl(url, &[&files[..], args].concat());
+    (
+        std::fs::read_to_string(head).unwrap(),
+        std::fs::read(body).unwrap(),
+    )
+}
+
+/// Runs `curl -sS --max-time 30 ARGS URL`, which must succeed.
+fn run_curl(url: &str, args: &[&str]) -> std::process::Output {
     let out = Command::new("curl")
-        .args(["-sS", "--max-time", "30", "-D"])
-        .arg(&head)
-        .arg("-o")
-        .arg(&body)
+        .args(["-sS", "--max-time", "30"])
         .args(args)
         .arg(url)
         .output()
@@ -89,10 +86,7 @@ fn curl_split(url: &str, dir: &Path, args: &[&str]) -> (String, Vec<u8>) {
         "curl {url} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    (
-        std::fs::read_to_string(head).unwrap(),
-        std::fs::read(body).unwrap(),
-    )
+    out
 }
 
 fn post(url: &str, key: Option<&str>, body: &str) -> Reply {
